@@ -1,0 +1,6 @@
+//! One file per subcommand.
+
+pub mod completions;
+pub(crate) mod demo;
+pub(crate) mod demo_server;
+pub(crate) mod run;

@@ -1,0 +1,188 @@
+//! Finding and reading the configuration: `--config`, then `$PETA_CONFIG`, then
+//! `$XDG_CONFIG_HOME/peta/peta.toml` (platform equivalent elsewhere). No file is fine:
+//! peta then runs with its defaults.
+
+use std::path::{Path, PathBuf};
+
+use super::compile::{Config, compile};
+use super::error::ConfigError;
+use super::raw::RawConfig;
+
+/// Where the configuration comes from.
+pub(crate) fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = explicit {
+        return Some(path.to_owned());
+    }
+    if let Some(path) = std::env::var_os("PETA_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let default = config_dir()?.join("peta").join("peta.toml");
+    default.exists().then_some(default)
+}
+
+fn config_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"))?;
+    let home = PathBuf::from(home);
+    Some(if cfg!(target_os = "macos") {
+        home.join("Library").join("Application Support")
+    } else if cfg!(windows) {
+        std::env::var_os("APPDATA").map_or(home.join("AppData").join("Roaming"), PathBuf::from)
+    } else {
+        home.join(".config")
+    })
+}
+
+/// Loads the configuration, or the defaults when there is no file.
+pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    match locate(explicit) {
+        Some(file) => load_file(&file),
+        None => Ok(Config::default()),
+    }
+}
+
+pub(crate) fn load_file(file: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+        file: file.to_owned(),
+        source,
+    })?;
+    check_permissions(file)?;
+    parse(&text, file)
+}
+
+/// Parses configuration text; `file` names it in errors.
+pub(crate) fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| parse_error(&e, text, file))?;
+    compile(raw, file)
+}
+
+fn parse_error(e: &toml::de::Error, text: &str, file: &Path) -> ConfigError {
+    let start = e.span().map_or(0, |s| s.start).min(text.len());
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let message = e.message().trim().to_owned();
+    ConfigError::Parse {
+        file: file.to_owned(),
+        line,
+        column,
+        suggestion: suggest(&message),
+        message,
+    }
+}
+
+/// For "unknown field `x`, expected one of `a`, `b`", the expected name closest to `x`.
+fn suggest(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, expected) = rest.split_once('`')?;
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|candidate| (strsim::damerau_levenshtein(unknown, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
+        .min()
+        .map(|(_, candidate)| candidate.to_owned())
+}
+
+#[cfg(unix)]
+fn check_permissions(file: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(file).map_err(|source| ConfigError::Read {
+        file: file.to_owned(),
+        source,
+    })?;
+    if meta.mode() & 0o022 != 0 {
+        return Err(ConfigError::Permissions {
+            file: file.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_permissions(_file: &Path) -> Result<(), ConfigError> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> ConfigError {
+        parse(text, Path::new("peta.toml")).expect_err(text)
+    }
+
+    #[test]
+    fn unknown_keys_name_the_line_and_a_suggestion() {
+        let e = err("[relay]\nmax_line_bytes = 2048\nshutdown_grase = \"1s\"\n");
+        let ConfigError::Parse {
+            line, suggestion, ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(*line, 3);
+        assert_eq!(suggestion.as_deref(), Some("shutdown_grace"));
+        assert!(e.to_string().starts_with("peta.toml:3:"), "{e}");
+
+        let e = err("[relays]\n");
+        let ConfigError::Parse { suggestion, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(suggestion.as_deref(), Some("relay"));
+
+        let e = err("[servers.x]\ncommnd = [\"a\"]\n");
+        let ConfigError::Parse {
+            line, suggestion, ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!((*line, suggestion.as_deref()), (2, Some("command")));
+    }
+
+    #[test]
+    fn values_are_checked() {
+        assert!(matches!(
+            err("[relay]\nmax_line_bytes = 1\n"),
+            ConfigError::Invalid { .. }
+        ));
+        assert!(matches!(
+            err("[relay]\nshutdown_grace = \"soon\"\n"),
+            ConfigError::Invalid { .. }
+        ));
+        assert!(matches!(
+            err("[servers.x]\ncommand = []\n"),
+            ConfigError::Invalid { .. }
+        ));
+    }
+
+    #[test]
+    fn the_example_config_parses_and_means_what_it_says() {
+        let text = include_str!("../../peta.example.toml");
+        let config = parse(text, Path::new("peta.example.toml")).expect("example config");
+        assert_eq!(config.limits.max_line_bytes, 64 * 1024 * 1024);
+        assert_eq!(config.grace, std::time::Duration::from_secs(2));
+        let demo = config.server("demo").expect("demo server");
+        assert!(demo.command.is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn refuses_a_config_others_can_write() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("peta.toml");
+        std::fs::write(&file, "").expect("write");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        assert!(matches!(
+            load_file(&file),
+            Err(ConfigError::Permissions { .. })
+        ));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        load_file(&file).expect("private file loads");
+    }
+}

@@ -1,0 +1,28 @@
+//! The configuration file as written: a serde mirror of the TOML, unknown keys refused.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub(crate) relay: RawRelay,
+    #[serde(default)]
+    pub(crate) servers: BTreeMap<String, RawServer>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRelay {
+    pub(crate) max_line_bytes: Option<u64>,
+    pub(crate) max_in_flight: Option<u64>,
+    pub(crate) shutdown_grace: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawServer {
+    pub(crate) command: Option<Vec<String>>,
+}

@@ -1,0 +1,93 @@
+//! The top-level error: what failed, the exit code it maps to, and a hint for the person.
+
+use std::ffi::OsString;
+
+use crate::config::ConfigError;
+use crate::exit_code;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("no server command given")]
+    NoCommand { server: Option<String> },
+    #[error("server command {program:?} not found")]
+    NotFound { program: OsString },
+    #[error("server command {program:?} cannot be executed")]
+    NotExecutable {
+        program: OsString,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start server command {program:?}")]
+    Spawn {
+        program: OsString,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the demo failed: {0}")]
+    Demo(String),
+}
+
+impl Error {
+    pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            what: what.into(),
+            source,
+        }
+    }
+
+    /// The exit code for this error (see `exit_code`).
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) => exit_code::CONFIG,
+            Error::Usage(_) | Error::NoCommand { .. } => exit_code::USAGE,
+            Error::NotFound { .. } => exit_code::NOT_FOUND,
+            Error::NotExecutable { .. } => exit_code::NOT_EXECUTABLE,
+            Error::Spawn { .. } | Error::Io { .. } | Error::Demo(_) => exit_code::FAILED,
+        }
+    }
+
+    /// What the person can do about it.
+    pub(crate) fn hint(&self) -> Option<String> {
+        match self {
+            Error::Config(e) => e.hint(),
+            Error::NoCommand { server: Some(name) } => Some(format!(
+                "give the command after `--`, or set `command` in [servers.{name}] of the config"
+            )),
+            Error::NoCommand { server: None } => {
+                Some("peta run -- npx -y @modelcontextprotocol/server-everything".into())
+            }
+            Error::NotFound { .. } => Some(
+                "check the command's spelling, or give its absolute path: GUI clients often start peta with a shorter PATH".into(),
+            ),
+            Error::NotExecutable { program, .. } => {
+                Some(format!("check the file's permissions: chmod +x {}", program.to_string_lossy()))
+            }
+            Error::Usage(_) => Some("peta run --help".into()),
+            Error::Spawn { .. } | Error::Io { .. } | Error::Demo(_) => None,
+        }
+    }
+
+    /// Renders the error, its causes and the hint, for stderr.
+    pub(crate) fn render(&self) -> String {
+        let mut out = format!("error: {self}");
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            out.push_str(&format!(": {cause}"));
+            source = cause.source();
+        }
+        if let Some(hint) = self.hint() {
+            out.push_str(&format!("\nhint: {hint}"));
+        }
+        out
+    }
+}

@@ -1,0 +1,75 @@
+//! peta: a local, per-server security proxy for MCP servers.
+//!
+//! An MCP client starts `peta run -- <server command>` instead of the server. peta starts
+//! the server as its child and relays the newline-delimited JSON-RPC stream both ways:
+//!
+//! ```text
+//! client stdin  ─▶ framing ─▶ envelope ─▶ admit ─▶ child stdin
+//! client stdout ◀─ admit ◀─ envelope ◀─ framing ◀─ child stdout
+//! peta stderr   ◀─ child stderr (line by line)
+//! ```
+//!
+//! - [`wire::framing`] cuts the byte stream into lines under a size cap;
+//! - [`wire::envelope`] parses each line strictly (one value, valid UTF-8, no duplicate keys
+//!   at any depth, no look-alike protocol keys or methods) while keeping its bytes;
+//! - [`proxy::relay`] admits messages (request ids in flight per direction) and forwards the
+//!   very bytes read; malformed client requests get a JSON-RPC error, malformed server lines
+//!   are dropped and logged;
+//! - [`proxy::session`] owns the child's lifecycle: its own session and process group, the
+//!   MCP stdio shutdown order (close stdin, wait, SIGTERM, wait, SIGKILL), and a watchdog
+//!   that ends the group even if peta is killed.
+//!
+//! stdout of `peta run` carries the protocol only; everything for people goes to stderr.
+
+pub mod cli;
+pub mod commands;
+mod config;
+mod error;
+pub mod exit_code;
+mod proxy;
+mod wire;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Parses the command line, runs the command, renders any error, and returns the exit code.
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit_code::USAGE
+            } else {
+                exit_code::OK
+            };
+        }
+    };
+    init_logging();
+    let result = match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Completions { shell } => commands::completions::run(shell),
+        Command::DemoServer => commands::demo_server::run(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", e.render());
+            e.exit_code()
+        }
+    }
+}
+
+/// Diagnostics go to stderr, filtered by `PETA_LOG` (default: warnings and errors).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PETA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}

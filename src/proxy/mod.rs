@@ -1,0 +1,8 @@
+//! The proxy: the child process, the relay, and the session that ties them together.
+
+pub(crate) mod child;
+pub(crate) mod inflight;
+pub(crate) mod relay;
+pub(crate) mod session;
+pub(crate) mod stdio;
+pub(crate) mod sys;

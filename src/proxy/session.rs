@@ -1,0 +1,214 @@
+//! One `peta run` session: the child, the relay between it and the client, its stderr, the
+//! signals peta receives, and the shutdown sequence that leaves no process behind.
+
+use std::io;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+
+use super::child::Child;
+use super::relay::{self, Ended, Limits, Signals};
+use super::{stdio, sys};
+
+/// Longest child stderr line passed on in one piece; longer lines are passed on in parts.
+const STDERR_LINE: usize = 64 * 1024;
+
+/// How a session ended.
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// The child's exit status.
+    pub(crate) status: ExitStatus,
+    /// The signal that asked peta to stop, if one did.
+    pub(crate) signal: Option<i32>,
+}
+
+impl Outcome {
+    /// peta's exit code: 128+signal when peta was stopped by a signal, otherwise the child's
+    /// own code (or 128+signal if the child died of one).
+    pub(crate) fn exit_code(&self) -> i32 {
+        if let Some(sig) = self.signal {
+            return 128 + sig;
+        }
+        self.status
+            .code()
+            .or_else(|| sys::signal_exit_code(&self.status))
+            .unwrap_or(1)
+    }
+}
+
+/// What ended the wait for the session's end.
+enum Trigger {
+    ChildExited(io::Result<ExitStatus>),
+    RelayEnded(Ended),
+    ClientClosed,
+    Signal(i32),
+}
+
+/// Runs the session to its end.
+pub(crate) async fn run(mut child: Child, limits: Limits, grace: Duration) -> io::Result<Outcome> {
+    let mut shutdown = shutdown_signals()?;
+    let signals = Arc::new(Signals::default());
+    let stderr = tokio::spawn(forward_stderr(child.stderr));
+    let mut relay = tokio::spawn(relay::run(
+        limits,
+        signals.clone(),
+        stdio::stdin(),
+        stdio::stdout(),
+        child.stdin,
+        child.stdout,
+    ));
+    let trigger = tokio::select! {
+        status = child.process.wait() => Trigger::ChildExited(status),
+        ended = &mut relay => Trigger::RelayEnded(ended.unwrap_or(Ended::ServerClosed)),
+        () = signals.client_closed.notified() => Trigger::ClientClosed,
+        sig = shutdown.recv() => Trigger::Signal(sig),
+    };
+    let mut signal = None;
+    let status = match trigger {
+        Trigger::ChildExited(status) => status?,
+        Trigger::RelayEnded(ended) => {
+            tracing::debug!(?ended, "relay ended; stopping the server");
+            terminate(&mut child.process, child.group, grace).await?
+        }
+        Trigger::ClientClosed => {
+            tracing::debug!("client closed its input; waiting for the server to exit");
+            terminate(&mut child.process, child.group, grace).await?
+        }
+        Trigger::Signal(sig) => {
+            tracing::info!(signal = sig, "stopping on signal");
+            signal = Some(sig);
+            signals.stop_input.notify_one();
+            terminate(&mut child.process, child.group, grace).await?
+        }
+    };
+    clear_group(child.group, grace).await;
+    // The server's output ends once its group is gone; let the relay pass on what is left
+    // and answer what is still pending, but never wait on it past the grace time.
+    if !relay.is_finished() && tokio::time::timeout(grace, &mut relay).await.is_err() {
+        relay.abort();
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(200), stderr).await;
+    Ok(Outcome { status, signal })
+}
+
+/// Close stdin (already done by the relay), wait, SIGTERM the group, wait, SIGKILL.
+async fn terminate(
+    process: &mut tokio::process::Child,
+    group: sys::Group,
+    grace: Duration,
+) -> io::Result<ExitStatus> {
+    if let Ok(status) = tokio::time::timeout(grace, process.wait()).await {
+        return status;
+    }
+    tracing::debug!("the server did not exit after its input closed; sending SIGTERM");
+    group.terminate();
+    if let Ok(status) = tokio::time::timeout(grace, process.wait()).await {
+        return status;
+    }
+    tracing::warn!("the server ignored SIGTERM; killing it");
+    group.kill();
+    process.wait().await
+}
+
+/// Ends what is left of the group once the child has exited: processes it started that are
+/// still running get SIGTERM, then SIGKILL after `grace`.
+async fn clear_group(group: sys::Group, grace: Duration) {
+    if !group.alive() {
+        return;
+    }
+    tracing::debug!("processes the server started are still running; ending them");
+    group.terminate();
+    let deadline = tokio::time::Instant::now() + grace;
+    while group.alive() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if group.alive() {
+        group.kill();
+    }
+}
+
+/// Passes the child's stderr to peta's stderr line by line.
+async fn forward_stderr<R: AsyncRead + Unpin>(stderr: R) {
+    let mut reader = BufReader::with_capacity(STDERR_LINE, stderr);
+    let mut out = tokio::io::stderr();
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        let done = loop {
+            let buf = match reader.fill_buf().await {
+                Ok([]) => break true,
+                Ok(buf) => buf,
+                Err(_) => break true,
+            };
+            let room = STDERR_LINE - line.len();
+            let (take, complete) = match memchr::memchr(b'\n', buf) {
+                Some(at) if at < room => (at + 1, true),
+                _ => (buf.len().min(room), false),
+            };
+            line.extend_from_slice(&buf[..take]);
+            reader.consume(take);
+            if complete || line.len() == STDERR_LINE {
+                break false;
+            }
+        };
+        if !line.is_empty() {
+            if !line.ends_with(b"\n") {
+                line.push(b'\n');
+            }
+            if out.write_all(&line).await.is_err() {
+                return;
+            }
+            let _ = out.flush().await;
+        }
+        if done {
+            return;
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP all ask for the same orderly shutdown.
+#[cfg(unix)]
+fn shutdown_signals() -> io::Result<ShutdownSignals> {
+    use tokio::signal::unix::{SignalKind, signal};
+    Ok(ShutdownSignals {
+        int: signal(SignalKind::interrupt())?,
+        term: signal(SignalKind::terminate())?,
+        hup: signal(SignalKind::hangup())?,
+    })
+}
+
+#[cfg(unix)]
+struct ShutdownSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl ShutdownSignals {
+    async fn recv(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.int.recv() => libc::SIGINT,
+            _ = self.term.recv() => libc::SIGTERM,
+            _ = self.hup.recv() => libc::SIGHUP,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_signals() -> io::Result<ShutdownSignals> {
+    Ok(ShutdownSignals)
+}
+
+#[cfg(not(unix))]
+struct ShutdownSignals;
+
+#[cfg(not(unix))]
+impl ShutdownSignals {
+    async fn recv(&mut self) -> i32 {
+        let _ = tokio::signal::ctrl_c().await;
+        2
+    }
+}
