@@ -635,8 +635,8 @@ def main(argv: list[str] | None = None) -> int:
 
         # main session: idle RSS, sequential, pipelined
         def main_session(s: Session, mode: str) -> None:
+            time.sleep(a.idle_settle)  # both modes, to keep them symmetric
             if mode == "peta":
-                time.sleep(a.idle_settle)
                 rec("idle_rss_kib", mode, proc_status_kib(s.pid, "VmRSS"))
             warmup(s, echo, a.warmup_calls)
             rec("sequential", mode, run_sequential(s, echo, a.calls))

@@ -1,0 +1,51 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_peta_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_peta_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_peta_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_peta_using_subcommand
+    set -l cmd (__fish_peta_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c peta -n "__fish_peta_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c peta -n "__fish_peta_needs_command" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_needs_command" -f -a "run" -d 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
+complete -c peta -n "__fish_peta_needs_command" -f -a "demo" -d 'Watch a complete session through the real relay, with peta\'s demo server'
+complete -c peta -n "__fish_peta_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c peta -n "__fish_peta_needs_command" -f -a "demo-server" -d 'The demo MCP server on stdio (used by `peta demo` and the tests)'
+complete -c peta -n "__fish_peta_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c peta -n "__fish_peta_using_subcommand run" -l server -d 'Name of the server: selects `[servers.NAME]` in the config and labels logs' -r
+complete -c peta -n "__fish_peta_using_subcommand run" -l config -d 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]' -r -F
+complete -c peta -n "__fish_peta_using_subcommand run" -l grace -d 'Time the server gets to exit after its input closes, and again after SIGTERM (e.g. "2s", "500ms") [default: relay.shutdown_grace or 2s]' -r
+complete -c peta -n "__fish_peta_using_subcommand run" -l max-line-bytes -d 'Longest message accepted in either direction, in bytes [default: relay.max_line_bytes or 64 MiB]' -r
+complete -c peta -n "__fish_peta_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c peta -n "__fish_peta_using_subcommand run" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand demo" -l verbose -d 'Print each JSON-RPC message of the session as it passes'
+complete -c peta -n "__fish_peta_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c peta -n "__fish_peta_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c peta -n "__fish_peta_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand demo-server" -s h -l help -d 'Print help'
+complete -c peta -n "__fish_peta_using_subcommand demo-server" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "run" -d 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "demo" -d 'Watch a complete session through the real relay, with peta\'s demo server'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "demo-server" -d 'The demo MCP server on stdio (used by `peta demo` and the tests)'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

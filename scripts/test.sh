@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh checkout: installs the real peers the end-to-end tests
+# drive (the official MCP Python SDK from PyPI, server-everything from npm) into .e2e/, then
+# runs every test. Safe to run again: installed peers are reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+MCP_PY_VERSION="2.3.0"
+EVERYTHING_VERSION="2026.8.31"
+E2E="$PWD/.e2e"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+need() {
+    command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is required ($2)" >&2; exit 1; }
+}
+need cargo "the Rust toolchain"
+need python3 "Python 3.10+ for the MCP Python SDK client"
+need node "Node.js for @modelcontextprotocol/server-everything"
+need npm "npm for @modelcontextprotocol/server-everything"
+need bash "lifecycle tests"
+
+if [ ! -x "$E2E/venv/bin/python" ] || ! "$E2E/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null; then
+    log "installing the MCP Python SDK (mcp==$MCP_PY_VERSION) into .e2e/venv"
+    rm -rf "$E2E/venv"
+    python3 -m venv "$E2E/venv"
+    "$E2E/venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_PY_VERSION"
+fi
+
+EVERYTHING="$E2E/node/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+if [ ! -f "$EVERYTHING" ] || [ "$(node -p "require('$E2E/node/node_modules/@modelcontextprotocol/server-everything/package.json').version" 2>/dev/null)" != "$EVERYTHING_VERSION" ]; then
+    log "installing @modelcontextprotocol/server-everything@$EVERYTHING_VERSION into .e2e/node"
+    rm -rf "$E2E/node"
+    mkdir -p "$E2E/node"
+    (cd "$E2E/node" && echo '{"private":true}' > package.json &&
+        npm install --silent --no-audit --no-fund "@modelcontextprotocol/server-everything@$EVERYTHING_VERSION")
+fi
+
+export PETA_E2E_PYTHON="$E2E/venv/bin/python"
+export PETA_E2E_EVERYTHING="$EVERYTHING"
+export PETA_E2E_REQUIRED=1
+unset PETA_CONFIG PETA_LOG
+
+log "cargo test"
+cargo test --locked "$@"

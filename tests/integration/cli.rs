@@ -1,0 +1,228 @@
+//! The command-line surface: `--help` pinned by snapshots, completions committed and
+//! current, user-facing errors, and stdout of `peta run` carrying nothing but protocol.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::peta;
+
+/// Compares `actual` with the committed snapshot, or rewrites it when `PETA_BLESS=1`.
+#[track_caller]
+fn snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var("PETA_BLESS").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+        std::fs::write(&path, actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run with PETA_BLESS=1 to create it",
+            path.display()
+        )
+    });
+    assert_eq!(
+        actual, expected,
+        "snapshot {name} changed; run with PETA_BLESS=1 if that is intended"
+    );
+}
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(peta())
+        .args(args)
+        .env_remove("PETA_CONFIG")
+        .output()
+        .expect("run peta");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn help_texts() {
+    for (name, args) in [
+        ("help.txt", &["--help"][..]),
+        ("help-run.txt", &["run", "--help"]),
+        ("help-demo.txt", &["demo", "--help"]),
+    ] {
+        let (code, stdout, _) = run(args);
+        assert_eq!(code, Some(0));
+        snapshot(name, &stdout);
+    }
+}
+
+#[test]
+fn completions_are_committed_and_current() {
+    use clap_complete::Shell;
+    for shell in [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::Elvish,
+        Shell::PowerShell,
+    ] {
+        let file = peta::commands::completions::file_name(shell);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("completions")
+            .join(&file);
+        let generated = peta::commands::completions::script(shell);
+        if std::env::var("PETA_BLESS").is_ok_and(|v| v == "1") {
+            std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+            std::fs::write(&path, &generated).expect("write");
+            continue;
+        }
+        let committed =
+            std::fs::read(&path).unwrap_or_else(|_| panic!("completions/{file} is missing"));
+        assert!(
+            committed == generated,
+            "completions/{file} is stale; run PETA_BLESS=1 cargo test"
+        );
+        // The binary prints the same script.
+        let (code, stdout, _) = run(&["completions", &shell.to_string()]);
+        assert_eq!(code, Some(0));
+        assert_eq!(stdout.as_bytes(), &generated[..]);
+    }
+}
+
+#[test]
+fn user_facing_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[relay]\nshutdown_grase = \"1s\"\n").expect("write");
+    let loose = dir.path().join("loose.toml");
+    std::fs::write(&loose, "").expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "[servers.gh]\n").expect("write");
+    let cases: Vec<(&str, Vec<String>, i32)> = vec![
+        (
+            "error-not-found.txt",
+            vec!["run".into(), "--".into(), "/no/such/server".into()],
+            127,
+        ),
+        ("error-no-command.txt", vec!["run".into()], 2),
+        (
+            "error-no-command-server.txt",
+            vec![
+                "run".into(),
+                "--config".into(),
+                empty.display().to_string(),
+                "--server".into(),
+                "gh".into(),
+            ],
+            2,
+        ),
+        (
+            "error-unknown-key.txt",
+            vec![
+                "run".into(),
+                "--config".into(),
+                bad.display().to_string(),
+                "--".into(),
+                "true".into(),
+            ],
+            78,
+        ),
+        (
+            "error-loose-config.txt",
+            vec![
+                "run".into(),
+                "--config".into(),
+                loose.display().to_string(),
+                "--".into(),
+                "true".into(),
+            ],
+            78,
+        ),
+        (
+            "error-bad-grace.txt",
+            vec![
+                "run".into(),
+                "--grace".into(),
+                "soon".into(),
+                "--".into(),
+                "true".into(),
+            ],
+            2,
+        ),
+        (
+            "error-missing-config.txt",
+            vec![
+                "run".into(),
+                "--config".into(),
+                "/no/such/peta.toml".into(),
+                "--".into(),
+                "true".into(),
+            ],
+            78,
+        ),
+    ];
+    for (name, args, expected) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, stdout, stderr) = run(&args);
+        assert_eq!(code, Some(expected), "{name}: {stderr}");
+        assert!(stdout.is_empty(), "{name}: nothing on stdout");
+        let stderr = stderr.replace(&dir.path().display().to_string(), "[TMP]");
+        snapshot(name, &stderr);
+    }
+}
+
+#[test]
+fn the_server_exit_code_passes_through() {
+    let (code, stdout, _) = run(&["run", "--", "sh", "-c", "exit 42"]);
+    assert_eq!(code, Some(42));
+    assert!(stdout.is_empty());
+}
+
+#[test]
+fn stdout_of_peta_run_is_protocol_only_even_with_trace_logging() {
+    let out = Command::new(peta())
+        .args(["run", "--", peta(), "demo-server"])
+        .env("PETA_LOG", "trace")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}\n{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}\nnot json\n")?;
+            drop(stdin);
+            child.wait_with_output()
+        })
+        .expect("run");
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "two responses and one refusal: {stdout}");
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).expect("every stdout line is JSON-RPC");
+        assert_eq!(v["jsonrpc"], "2.0");
+    }
+    assert!(!out.stderr.is_empty(), "trace logging went to stderr");
+}
+
+#[test]
+fn the_demo_runs_end_to_end() {
+    let (code, stdout, stderr) = run(&["demo"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    for expected in [
+        "peta-demo",
+        "tools/call echo",
+        "add 2 + 40 → 42",
+        "duplicate key \"name\"",
+        "batch",
+        "exited with its code (0)",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}

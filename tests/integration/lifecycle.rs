@@ -1,0 +1,292 @@
+//! Lifecycle through the real binary: client EOF, signals, `kill -9` of peta, a crashing
+//! child, EPIPE towards the client, descriptors the child inherits, exec failures.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{Session, assert_gone_within, fixture, peta, python, wait_for_file};
+
+const GRACE_MS: u64 = 300;
+
+fn stubborn(dir: &std::path::Path, mode: &str) -> (Session, i32, i32) {
+    let pidfile = dir.join("pids");
+    let grace = format!("{GRACE_MS}ms");
+    let mut args = vec![
+        "run".to_owned(),
+        "--grace".into(),
+        grace,
+        "--".into(),
+        python(),
+        fixture("stubborn_server.py").display().to_string(),
+        pidfile.display().to_string(),
+    ];
+    if !mode.is_empty() {
+        args.push(mode.into());
+    }
+    let s = Session::start(&args);
+    let pids = wait_for_file(&pidfile);
+    let mut it = pids
+        .split_whitespace()
+        .map(|p| p.parse::<i32>().expect("pid"));
+    let (server, grandchild) = (it.next().expect("server"), it.next().expect("grandchild"));
+    (s, server, grandchild)
+}
+
+#[test]
+fn client_eof_ends_a_well_behaved_server_at_once() {
+    let mut s = Session::start(["run", "--", peta(), "demo-server"]);
+    s.initialize();
+    let start = Instant::now();
+    s.close_stdin();
+    let status = s.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", s.stderr());
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn client_eof_escalates_to_sigterm_then_sigkill_for_the_whole_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut s, server, grandchild) = stubborn(dir.path(), "");
+    s.send(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n");
+    s.response(json!(1));
+    let start = Instant::now();
+    s.close_stdin();
+    let status = s.wait(Duration::from_secs(10));
+    let took = start.elapsed();
+    // Closed stdin (ignored) → grace → SIGTERM (ignored) → grace → SIGKILL.
+    assert_eq!(
+        status.code(),
+        Some(128 + 9),
+        "the server died of SIGKILL; {}",
+        s.stderr()
+    );
+    assert!(
+        took >= Duration::from_millis(2 * GRACE_MS),
+        "escalated too early: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(2 * GRACE_MS + 2000),
+        "took {took:?}"
+    );
+    assert_gone_within(&[server, grandchild], Duration::from_millis(500));
+}
+
+#[test]
+fn a_grandchild_left_behind_by_an_exiting_server_is_ended() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut s, server, grandchild) = stubborn(dir.path(), "exit-on-eof");
+    s.close_stdin();
+    let status = s.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{}", s.stderr());
+    assert_gone_within(&[server, grandchild], Duration::from_millis(500));
+}
+
+#[test]
+fn sigterm_to_peta_shuts_down_and_reports_the_signal() {
+    for (signal, name) in [
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGHUP, "SIGHUP"),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut s, server, grandchild) = stubborn(dir.path(), "");
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(s.pid(), signal) };
+        let status = s.wait(Duration::from_secs(10));
+        assert_eq!(status.code(), Some(128 + signal), "{name}: {}", s.stderr());
+        assert_gone_within(&[server, grandchild], Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn kill_9_of_peta_leaves_no_server_or_grandchild_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut s, server, grandchild) = stubborn(dir.path(), "");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(s.pid(), libc::SIGKILL) };
+    let status = s.wait(Duration::from_secs(5));
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+    // The server goes at once (parent-death signal); the grandchild ignores SIGTERM and is
+    // killed by the watchdog once the grace time is up.
+    let took = assert_gone_within(
+        &[server, grandchild],
+        Duration::from_millis(GRACE_MS + 1000),
+    );
+    assert!(
+        took >= Duration::from_millis(GRACE_MS / 2),
+        "the watchdog did not wait for the grace time: {took:?}"
+    );
+}
+
+#[test]
+fn a_crash_mid_request_answers_the_pending_request_and_passes_the_exit_code() {
+    let mut s = Session::start(["run", "--", peta(), "demo-server"]);
+    s.initialize();
+    s.send_json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "crash", "arguments": {}}}));
+    let reply = s.response(json!(7));
+    assert_eq!(reply["error"]["code"], -32603, "{reply}");
+    assert!(
+        reply["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("exited before answering")),
+        "{reply}"
+    );
+    let status = s.wait(Duration::from_secs(10));
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "the demo server exits with 3 when it crashes"
+    );
+    assert!(
+        s.stderr().contains("demo-server: crashing on request"),
+        "child stderr reaches peta's stderr"
+    );
+}
+
+#[test]
+fn a_vanished_client_is_a_clean_shutdown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pidfile = dir.path().join("pids");
+    // The client's end of peta's stdout is closed before the server says anything.
+    let mut child = Command::new(peta())
+        .args([
+            "run",
+            "--grace",
+            "300ms",
+            "--",
+            &python(),
+            &fixture("stubborn_server.py").display().to_string(),
+            &pidfile.display().to_string(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    let pids = wait_for_file(&pidfile);
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().expect("stdin");
+    use std::io::Write;
+    stdin
+        .write_all(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n")
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        out.status.code().is_some_and(|c| c == 128 + 9 || c == 0),
+        "{:?}: {stderr}",
+        out.status
+    );
+    let pids: Vec<i32> = pids
+        .split_whitespace()
+        .map(|p| p.parse().expect("pid"))
+        .collect();
+    assert_gone_within(&pids, Duration::from_millis(500));
+}
+
+#[test]
+fn the_child_gets_only_descriptors_0_to_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("fds");
+    let leak = std::fs::File::open(fixture("stubborn_server.py")).expect("open");
+    use std::os::fd::AsRawFd;
+    let leak_fd = leak.as_raw_fd();
+    // The shell lists its own descriptors (`ls` is its child, so `$$` is the shell).
+    let script = format!(
+        "ls /proc/$$/fd > {0}.tmp && mv {0}.tmp {0}; cat > /dev/null",
+        out.display()
+    );
+    let mut command = Command::new(peta());
+    // bash, not dash: dash keeps a saved copy of a redirected descriptor at fd 10.
+    command.args(["run", "--", "bash", "-c", &script]);
+    // SAFETY: dup2 between fork and exec, so peta itself inherits fd 9 without CLOEXEC,
+    // as it would inherit a descriptor its client leaked.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::dup2(leak_fd, 9) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut s = Session::start_with(&mut command);
+    let fds = wait_for_file(&out);
+    let mut fds: Vec<i32> = fds
+        .split_whitespace()
+        .map(|f| f.parse().expect("fd"))
+        .collect();
+    fds.sort_unstable();
+    assert_eq!(fds, [0, 1, 2], "the server inherited more than stdio");
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
+
+#[test]
+fn the_child_has_no_controlling_terminal() {
+    // peta runs on a pseudo-terminal (its controlling terminal); the server must not get it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let probe = |out: &std::path::Path| {
+        format!(
+            "if (exec 3</dev/tty) 2>/dev/null; then echo has-tty > {0}; else echo no-tty > {0}; fi",
+            out.display()
+        )
+    };
+    let on_pty = |args: &[&str]| {
+        let status = Command::new(python())
+            .args(["-c", "import pty, sys; pty.spawn(sys.argv[1:])"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("pty.spawn");
+        assert!(status.success());
+    };
+    let direct = dir.path().join("direct");
+    on_pty(&["sh", "-c", &probe(&direct)]);
+    assert_eq!(
+        wait_for_file(&direct).trim(),
+        "has-tty",
+        "the probe itself sees the terminal"
+    );
+    let through = dir.path().join("through");
+    on_pty(&[peta(), "run", "--", "sh", "-c", &probe(&through)]);
+    assert_eq!(wait_for_file(&through).trim(), "no-tty");
+}
+
+#[test]
+fn exec_failures_are_clear_and_have_their_own_exit_codes() {
+    let out = Command::new(peta())
+        .args(["run", "--", "/no/such/server"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(127));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: server command \"/no/such/server\" not found\nhint: "),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("not-executable");
+    std::fs::write(&file, "#!/bin/sh\n").expect("write");
+    let out = Command::new(peta())
+        .args(["run", "--"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(126),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,239 @@
+//! Test support: the peta binary, a client session driving `peta run` over pipes, fixture
+//! paths, and the external peers (Python SDK, server-everything) the test script installs.
+
+#![allow(dead_code, reason = "each test module uses a different part")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub fn peta() -> &'static str {
+    env!("CARGO_BIN_EXE_peta")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn python() -> String {
+    std::env::var("PETA_E2E_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// An external peer the test script installs. Missing means skip, unless the run says
+/// every peer must be there (`PETA_E2E_REQUIRED=1`, set by the test script and CI).
+pub fn external(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var("PETA_E2E_REQUIRED").is_ok_and(|v| v == "1") => {
+            panic!("{var} is not set; run the tests through scripts/test.sh")
+        }
+        _ => {
+            eprintln!("skipping: {var} is not set (scripts/test.sh sets it)");
+            None
+        }
+    }
+}
+
+/// A client's view of one `peta run`: stdin to write, stdout lines to read, stderr kept.
+pub struct Session {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<Vec<u8>>,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Session {
+    /// Starts `peta <args>` with piped stdio.
+    pub fn start<I, S>(args: I) -> Session
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        Self::start_with(Command::new(peta()).args(args))
+    }
+
+    pub fn start_with(command: &mut Command) -> Session {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start peta");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout");
+        let mut stderr_pipe = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut line = Vec::new();
+                match r.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        if tx.send(line).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr_pipe.read(&mut buf) {
+                if n == 0 {
+                    return;
+                }
+                sink.lock().expect("stderr").extend_from_slice(&buf[..n]);
+            }
+        });
+        Session {
+            child,
+            stdin,
+            lines,
+            stderr,
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).expect("write to peta");
+        stdin.flush().expect("flush");
+    }
+
+    pub fn send_json(&mut self, value: &serde_json::Value) {
+        let mut line = serde_json::to_vec(value).expect("json");
+        line.push(b'\n');
+        self.send(&line);
+    }
+
+    /// The next stdout line, raw.
+    #[track_caller]
+    pub fn recv_raw(&self) -> Vec<u8> {
+        self.lines
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no line from peta within 20 s; stderr:\n{}", self.stderr()))
+    }
+
+    #[track_caller]
+    pub fn recv(&self) -> serde_json::Value {
+        let line = self.recv_raw();
+        serde_json::from_slice(&line).unwrap_or_else(|e| {
+            panic!(
+                "stdout line is not JSON ({e}): {}",
+                String::from_utf8_lossy(&line)
+            )
+        })
+    }
+
+    /// Reads messages until the response to `id`, returning it.
+    #[track_caller]
+    pub fn response(&self, id: serde_json::Value) -> serde_json::Value {
+        loop {
+            let msg = self.recv();
+            if msg.get("id") == Some(&id) && msg.get("method").is_none() {
+                return msg;
+            }
+        }
+    }
+
+    /// Whether any stdout line arrives within `wait`.
+    pub fn quiet_for(&self, wait: Duration) -> bool {
+        self.lines.recv_timeout(wait).is_err()
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Waits for peta to exit, failing the test after `limit`.
+    #[track_caller]
+    pub fn wait(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "peta did not exit within {limit:?}; stderr:\n{}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().expect("stderr")).into_owned()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn initialize(&mut self) -> serde_json::Value {
+        self.send_json(&serde_json::json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "peta-tests", "version": "1"}}
+        }));
+        let reply = self.response(serde_json::json!(0));
+        self.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+        reply
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether a process with this pid still runs (a zombie counts as gone).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Waits until `path` exists and returns its content.
+#[track_caller]
+pub fn wait_for_file(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+/// Waits until none of `pids` runs, or fails after `limit`.
+#[track_caller]
+pub fn assert_gone_within(pids: &[i32], limit: Duration) -> Duration {
+    let start = Instant::now();
+    while pids.iter().any(|&p| alive(p)) {
+        if start.elapsed() > limit {
+            let left: Vec<_> = pids.iter().filter(|&&p| alive(p)).collect();
+            for &p in pids {
+                // SAFETY: cleaning up after a failed test.
+                unsafe { libc::kill(p, libc::SIGKILL) };
+            }
+            panic!("processes {left:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    start.elapsed()
+}
