@@ -48,11 +48,12 @@ from pathlib import Path
 
 MiB = 1 << 20
 PROTOCOL_VERSION = "2025-11-25"
+ROOT = Path(__file__).resolve().parent.parent
+# scripts/test.sh installs server-everything here.
 EVERYTHING_CANDIDATES = [
-    "/work/main/.e2e/node/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-    "/tmp/e2e/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+    str(ROOT / ".e2e/node/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
 ]
-DEFAULT_PETA = "/work/main/target/release/peta"
+DEFAULT_PETA = str(ROOT / "target/release/peta")
 CLOSE_GRACE_S = 5.0
 
 perf = time.perf_counter
