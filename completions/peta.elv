@@ -24,6 +24,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand --version 'Print version'
             cand run 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
             cand demo 'Watch a complete session through the real relay, with peta''s demo server'
+            cand audit 'Read the audit log: verify it, export it, follow it, show a row'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -45,6 +46,79 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'peta;audit'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand verify 'Check the whole hash chain and the anchor file; names the first bad row'
+            cand export 'Export rows for a reviewer (verifies the chain first and says so in the export)'
+            cand tail 'Show the newest rows, aligned for a person; -f keeps following'
+            cand show 'Show every field of one row'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;audit;verify'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;audit;export'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand --format 'Output format'
+            cand --since 'Only rows at or after this time (2026-11-01, 2026-11-01T12:00:00Z, or an age: 7d, 36h)'
+            cand --until 'Only rows before this time (same forms as --since)'
+            cand --server 'Only rows of this server (its --server name)'
+            cand --tool 'Only rows of this tool'
+            cand --decision 'Only rows with this decision (allow, deny, refused, dropped, pass)'
+            cand --session 'Only rows of this session'
+            cand -o 'Write to FILE (created 0600) instead of stdout'
+            cand --output 'Write to FILE (created 0600) instead of stdout'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;audit;tail'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand -n 'How many rows to show'
+            cand --lines 'How many rows to show'
+            cand -f 'Keep printing new rows as they are written'
+            cand --follow 'Keep printing new rows as they are written'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;audit;show'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;audit;help'= {
+            cand verify 'Check the whole hash chain and the anchor file; names the first bad row'
+            cand export 'Export rows for a reviewer (verifies the chain first and says so in the export)'
+            cand tail 'Show the newest rows, aligned for a person; -f keeps following'
+            cand show 'Show every field of one row'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;audit;help;verify'= {
+        }
+        &'peta;audit;help;export'= {
+        }
+        &'peta;audit;help;tail'= {
+        }
+        &'peta;audit;help;show'= {
+        }
+        &'peta;audit;help;help'= {
+        }
         &'peta;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -60,6 +134,7 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help'= {
             cand run 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
             cand demo 'Watch a complete session through the real relay, with peta''s demo server'
+            cand audit 'Read the audit log: verify it, export it, follow it, show a row'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -67,6 +142,20 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;run'= {
         }
         &'peta;help;demo'= {
+        }
+        &'peta;help;audit'= {
+            cand verify 'Check the whole hash chain and the anchor file; names the first bad row'
+            cand export 'Export rows for a reviewer (verifies the chain first and says so in the export)'
+            cand tail 'Show the newest rows, aligned for a person; -f keeps following'
+            cand show 'Show every field of one row'
+        }
+        &'peta;help;audit;verify'= {
+        }
+        &'peta;help;audit;export'= {
+        }
+        &'peta;help;audit;tail'= {
+        }
+        &'peta;help;audit;show'= {
         }
         &'peta;help;completions'= {
         }

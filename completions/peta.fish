@@ -28,6 +28,7 @@ complete -c peta -n "__fish_peta_needs_command" -s h -l help -d 'Print help (see
 complete -c peta -n "__fish_peta_needs_command" -s V -l version -d 'Print version'
 complete -c peta -n "__fish_peta_needs_command" -f -a "run" -d 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
 complete -c peta -n "__fish_peta_needs_command" -f -a "demo" -d 'Watch a complete session through the real relay, with peta\'s demo server'
+complete -c peta -n "__fish_peta_needs_command" -f -a "audit" -d 'Read the audit log: verify it, export it, follow it, show a row'
 complete -c peta -n "__fish_peta_needs_command" -f -a "completions" -d 'Print a shell completion script to stdout'
 complete -c peta -n "__fish_peta_needs_command" -f -a "demo-server" -d 'The demo MCP server on stdio (used by `peta demo` and the tests)'
 complete -c peta -n "__fish_peta_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -40,12 +41,57 @@ complete -c peta -n "__fish_peta_using_subcommand run" -s V -l version -d 'Print
 complete -c peta -n "__fish_peta_using_subcommand demo" -l verbose -d 'Print each JSON-RPC message of the session as it passes'
 complete -c peta -n "__fish_peta_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c peta -n "__fish_peta_using_subcommand demo" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -s h -l help -d 'Print help'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "verify" -d 'Check the whole hash chain and the anchor file; names the first bad row'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "export" -d 'Export rows for a reviewer (verifies the chain first and says so in the export)'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "tail" -d 'Show the newest rows, aligned for a person; -f keeps following'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "show" -d 'Show every field of one row'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from verify" -l config -d 'Configuration file to take audit.path from' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -l config -d 'Configuration file to take audit.path from' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -l format -d 'Output format' -r -f -a "jsonl\t''
+csv\t''
+json\t''"
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -l since -d 'Only rows at or after this time (2026-11-01, 2026-11-01T12:00:00Z, or an age: 7d, 36h)' -r
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -l until -d 'Only rows before this time (same forms as --since)' -r
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -l server -d 'Only rows of this server (its --server name)' -r
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -l tool -d 'Only rows of this tool' -r
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -l decision -d 'Only rows with this decision (allow, deny, refused, dropped, pass)' -r
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -l session -d 'Only rows of this session' -r
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -s o -l output -d 'Write to FILE (created 0600) instead of stdout' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from export" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from tail" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from tail" -l config -d 'Configuration file to take audit.path from' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from tail" -s n -l lines -d 'How many rows to show' -r
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from tail" -s f -l follow -d 'Keep printing new rows as they are written'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from tail" -s h -l help -d 'Print help'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from tail" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from show" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from show" -l config -d 'Configuration file to take audit.path from' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the whole hash chain and the anchor file; names the first bad row'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export rows for a reviewer (verifies the chain first and says so in the export)'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "tail" -d 'Show the newest rows, aligned for a person; -f keeps following'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show every field of one row'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c peta -n "__fish_peta_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c peta -n "__fish_peta_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c peta -n "__fish_peta_using_subcommand demo-server" -s h -l help -d 'Print help'
 complete -c peta -n "__fish_peta_using_subcommand demo-server" -s V -l version -d 'Print version'
-complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "run" -d 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
-complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "demo" -d 'Watch a complete session through the real relay, with peta\'s demo server'
-complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "completions" -d 'Print a shell completion script to stdout'
-complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "demo-server" -d 'The demo MCP server on stdio (used by `peta demo` and the tests)'
-complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo completions demo-server help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo audit completions demo-server help" -f -a "run" -d 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo audit completions demo-server help" -f -a "demo" -d 'Watch a complete session through the real relay, with peta\'s demo server'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo audit completions demo-server help" -f -a "audit" -d 'Read the audit log: verify it, export it, follow it, show a row'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo audit completions demo-server help" -f -a "completions" -d 'Print a shell completion script to stdout'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo audit completions demo-server help" -f -a "demo-server" -d 'The demo MCP server on stdio (used by `peta demo` and the tests)'
+complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo audit completions demo-server help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Check the whole hash chain and the anchor file; names the first bad row'
+complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "export" -d 'Export rows for a reviewer (verifies the chain first and says so in the export)'
+complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "tail" -d 'Show the newest rows, aligned for a person; -f keeps following'
+complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "show" -d 'Show every field of one row'

@@ -25,6 +25,9 @@ pub enum Command {
     Run(RunArgs),
     /// Watch a complete session through the real relay, with peta's demo server.
     Demo(DemoArgs),
+    /// Read the audit log: verify it, export it, follow it, show a row.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -61,4 +64,77 @@ pub struct DemoArgs {
     /// Print each JSON-RPC message of the session as it passes.
     #[arg(long)]
     pub verbose: bool,
+}
+
+/// Which audit database to read.
+#[derive(Debug, clap::Args)]
+pub struct DbArgs {
+    /// The audit database [default: audit.path from the config, else
+    /// ~/.local/state/peta/audit.db].
+    #[arg(long, value_name = "FILE", global = true)]
+    pub db: Option<PathBuf>,
+    /// Configuration file to take audit.path from.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole hash chain and the anchor file; names the first bad row.
+    ///
+    /// Exits 0 when the log verifies and 1 when it does not.
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Export rows for a reviewer (verifies the chain first and says so in the export).
+    Export(ExportArgs),
+    /// Show the newest rows, aligned for a person; -f keeps following.
+    Tail {
+        #[command(flatten)]
+        db: DbArgs,
+        /// How many rows to show.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        lines: u32,
+        /// Keep printing new rows as they are written.
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Show every field of one row.
+    Show {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The row's sequence number (the SEQ column of `tail`).
+        seq: i64,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: crate::audit::export::Format,
+    /// Only rows at or after this time (2026-11-01, 2026-11-01T12:00:00Z, or an age: 7d, 36h).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only rows before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only rows of this server (its --server name).
+    #[arg(long, value_name = "NAME")]
+    pub server: Option<String>,
+    /// Only rows of this tool.
+    #[arg(long, value_name = "TOOL")]
+    pub tool: Option<String>,
+    /// Only rows with this decision (allow, deny, refused, dropped, pass).
+    #[arg(long, value_name = "DECISION")]
+    pub decision: Option<String>,
+    /// Only rows of this session.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+    /// Write to FILE (created 0600) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

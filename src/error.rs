@@ -35,6 +35,8 @@ pub(crate) enum Error {
     },
     #[error("the demo failed: {0}")]
     Demo(String),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 impl Error {
@@ -52,7 +54,9 @@ impl Error {
             Error::Usage(_) | Error::NoCommand { .. } => exit_code::USAGE,
             Error::NotFound { .. } => exit_code::NOT_FOUND,
             Error::NotExecutable { .. } => exit_code::NOT_EXECUTABLE,
-            Error::Spawn { .. } | Error::Io { .. } | Error::Demo(_) => exit_code::FAILED,
+            Error::Spawn { .. } | Error::Io { .. } | Error::Demo(_) | Error::Audit(_) => {
+                exit_code::FAILED
+            }
         }
     }
 
@@ -72,7 +76,8 @@ impl Error {
             Error::NotExecutable { program, .. } => {
                 Some(format!("check the file's permissions: chmod +x {}", program.to_string_lossy()))
             }
-            Error::Usage(_) => Some("peta run --help".into()),
+            Error::Usage(_) => Some("see --help".into()),
+            Error::Audit(e) => e.hint(),
             Error::Spawn { .. } | Error::Io { .. } | Error::Demo(_) => None,
         }
     }

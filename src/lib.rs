@@ -21,6 +21,7 @@
 //!
 //! stdout of `peta run` carries the protocol only; everything for people goes to stderr.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 mod config;
@@ -50,6 +51,7 @@ pub fn main() -> u8 {
     let result = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Audit(command) => commands::audit::run(command),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::DemoServer => commands::demo_server::run(),
     };

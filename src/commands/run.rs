@@ -2,10 +2,15 @@
 
 use std::ffi::OsString;
 use std::io;
+use std::sync::Arc;
 
+use serde_json::json;
+
+use crate::audit::{AuditLog, Event};
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
+use crate::proxy::session::Outcome;
 use crate::proxy::{child, session, sys};
 
 pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
@@ -19,18 +24,85 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
+    let session_id = uuid::Uuid::new_v4().simple().to_string();
+    let audit = Arc::new(if config.audit.enabled {
+        AuditLog::open(&config.audit, &session_id, plan.name.as_deref())
+    } else {
+        AuditLog::off()
+    });
     let result = runtime.block_on(async {
-        let child = child::spawn(&plan.argv).map_err(|e| spawn_error(&plan.argv[0], e))?;
+        let spawned = child::spawn(&plan.argv);
+        audit
+            .record(session_start(
+                &plan,
+                spawned.as_ref().ok().and_then(|c| c.process.id()),
+            ))
+            .await;
+        let child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                audit.record(session_end(None, Some(&e.to_string()))).await;
+                audit.close().await;
+                return Err(spawn_error(&plan.argv[0], e));
+            }
+        };
         watchdog.guard(child.group);
-        session::run(child, plan.limits.clone(), plan.grace)
-            .await
-            .map_err(|e| Error::io("the session failed", e))
+        let outcome = session::run(child, plan.limits.clone(), plan.grace, audit.clone()).await;
+        let error = outcome.as_ref().err().map(ToString::to_string);
+        audit
+            .record(session_end(outcome.as_ref().ok(), error.as_deref()))
+            .await;
+        audit.close().await;
+        outcome.map_err(|e| Error::io("the session failed", e))
     });
     // A read of a terminal stdin may still be parked on a blocking thread; don't wait for it.
     runtime.shutdown_background();
     watchdog.dismiss();
     let outcome = result?;
     Ok(u8::try_from(outcome.exit_code()).unwrap_or(crate::exit_code::FAILED))
+}
+
+fn session_start(plan: &Plan, child_pid: Option<u32>) -> Event {
+    // Only the program's name: arguments may hold paths or tokens.
+    let argv0 = plan.argv.first().map(|a| {
+        std::path::Path::new(a)
+            .file_name()
+            .unwrap_or(a)
+            .to_string_lossy()
+            .into_owned()
+    });
+    Event {
+        ts: crate::audit::time::now(),
+        direction: "peta",
+        kind: "session_start",
+        detail: Some(
+            json!({
+                "argv0": argv0,
+                "child_pid": child_pid,
+                "peta_pid": std::process::id(),
+                "peta_version": env!("CARGO_PKG_VERSION"),
+            })
+            .to_string(),
+        ),
+        ..Event::default()
+    }
+}
+
+fn session_end(outcome: Option<&Outcome>, error: Option<&str>) -> Event {
+    Event {
+        ts: crate::audit::time::now(),
+        direction: "peta",
+        kind: "session_end",
+        error: error.map(str::to_owned),
+        detail: Some(
+            json!({
+                "exit_code": outcome.map(Outcome::exit_code),
+                "signal": outcome.and_then(|o| o.signal),
+            })
+            .to_string(),
+        ),
+        ..Event::default()
+    }
 }
 
 /// What `run` will do, from the arguments and the configuration.

@@ -4,8 +4,11 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use super::error::ConfigError;
-use super::raw::RawConfig;
+use super::raw::{RawAudit, RawConfig};
+use crate::audit;
 use crate::proxy::relay::Limits;
 
 /// Default time a server gets to exit after its input closes, and again after SIGTERM.
@@ -17,6 +20,7 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) grace: Duration,
     pub(crate) servers: Vec<Server>,
+    pub(crate) audit: audit::Settings,
 }
 
 /// A configured server.
@@ -32,6 +36,12 @@ impl Default for Config {
             limits: Limits::default(),
             grace: DEFAULT_GRACE,
             servers: Vec::new(),
+            audit: audit::Settings {
+                enabled: true,
+                path: audit::db::default_path().unwrap_or_else(|| PathBuf::from("peta-audit.db")),
+                sync: audit::Sync::Normal,
+                retain: None,
+            },
         }
     }
 }
@@ -43,7 +53,7 @@ impl Config {
 }
 
 pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError> {
-    let invalid = |key: &str, message: String| ConfigError::Invalid {
+    let invalid = &|key: &str, message: String| ConfigError::Invalid {
         file: file.to_owned(),
         key: key.to_owned(),
         message,
@@ -70,6 +80,7 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
     if let Some(text) = raw.relay.shutdown_grace {
         config.grace = parse_duration(&text).map_err(|m| invalid("relay.shutdown_grace", m))?;
     }
+    config.audit = compile_audit(raw.audit, config.audit, &invalid)?;
     for (name, server) in raw.servers {
         let command = match server.command {
             Some(argv) if argv.is_empty() => {
@@ -83,6 +94,52 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
         config.servers.push(Server { name, command });
     }
     Ok(config)
+}
+
+fn compile_audit(
+    raw: RawAudit,
+    mut settings: audit::Settings,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<audit::Settings, ConfigError> {
+    if let Some(enabled) = raw.enabled {
+        settings.enabled = enabled;
+    }
+    if let Some(path) = raw.path {
+        settings.path = expand_home(&path)
+            .ok_or_else(|| invalid("audit.path", "starts with ~ but HOME is not set".into()))?;
+    }
+    if let Some(sync) = raw.sync {
+        settings.sync = match sync.as_str() {
+            "normal" => audit::Sync::Normal,
+            "full" => audit::Sync::Full,
+            other => {
+                return Err(invalid(
+                    "audit.sync",
+                    format!("is {other:?}; it must be \"normal\" or \"full\""),
+                ));
+            }
+        };
+    }
+    if let Some(retain) = raw.retain {
+        let age = audit::time::parse_age(&retain)
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                invalid(
+                    "audit.retain",
+                    format!("{retain:?} is not an age like \"90d\" or \"36h\""),
+                )
+            })?;
+        settings.retain = Some(age);
+    }
+    Ok(settings)
+}
+
+/// Expands a leading `~/`.
+pub(crate) fn expand_home(path: &str) -> Option<PathBuf> {
+    match path.strip_prefix("~/") {
+        Some(rest) => Some(PathBuf::from(std::env::var_os("HOME")?).join(rest)),
+        None => Some(PathBuf::from(path)),
+    }
 }
 
 /// Parses `"2s"`, `"500ms"`, `"1m"`, `"1.5s"`.

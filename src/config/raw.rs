@@ -11,6 +11,17 @@ pub(crate) struct RawConfig {
     pub(crate) relay: RawRelay,
     #[serde(default)]
     pub(crate) servers: BTreeMap<String, RawServer>,
+    #[serde(default)]
+    pub(crate) audit: RawAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAudit {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) path: Option<String>,
+    pub(crate) sync: Option<String>,
+    pub(crate) retain: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

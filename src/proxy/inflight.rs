@@ -17,6 +17,8 @@ pub(crate) struct Pending {
     /// The id as its sender wrote it, to echo in a reply peta makes itself.
     pub(crate) raw_id: Box<str>,
     pub(crate) method: Box<str>,
+    /// For `tools/call`: the tool.
+    pub(crate) tool: Option<Box<str>>,
     pub(crate) since: Instant,
 }
 
@@ -44,7 +46,13 @@ impl InFlight {
         }
     }
 
-    pub(crate) fn admit(&mut self, id: Id, raw_id: &str, method: &str) -> Result<(), Refused> {
+    pub(crate) fn admit(
+        &mut self,
+        id: Id,
+        raw_id: &str,
+        method: &str,
+        tool: Option<&str>,
+    ) -> Result<(), Refused> {
         if self.pending.contains_key(&id) {
             return Err(Refused::Reused(id));
         }
@@ -56,6 +64,7 @@ impl InFlight {
             Pending {
                 raw_id: raw_id.into(),
                 method: method.into(),
+                tool: tool.map(Into::into),
                 since: Instant::now(),
             },
         );
@@ -95,9 +104,9 @@ mod tests {
     #[test]
     fn reused_ids_are_refused_until_answered() {
         let mut f = InFlight::new(10);
-        f.admit(num("7"), "7", "tools/call").expect("first");
+        f.admit(num("7"), "7", "tools/call", None).expect("first");
         assert!(matches!(
-            f.admit(num("7"), "7", "ping"),
+            f.admit(num("7"), "7", "ping", None),
             Err(Refused::Reused(_))
         ));
         assert_eq!(
@@ -108,14 +117,15 @@ mod tests {
             f.answer(&num("7")).is_none(),
             "a second response finds nothing"
         );
-        f.admit(num("7"), "7", "ping").expect("free again");
+        f.admit(num("7"), "7", "ping", None).expect("free again");
     }
 
     #[test]
     fn number_and_string_ids_are_distinct() {
         let mut f = InFlight::new(10);
-        f.admit(num("1"), "1", "a").expect("number");
-        f.admit(Id::Str("1".into()), "\"1\"", "b").expect("string");
+        f.admit(num("1"), "1", "a", None).expect("number");
+        f.admit(Id::Str("1".into()), "\"1\"", "b", None)
+            .expect("string");
         assert_eq!(f.len(), 2);
         assert_eq!(
             f.answer(&Id::Str("1".into())).map(|p| p.method),
@@ -126,9 +136,12 @@ mod tests {
     #[test]
     fn bounded() {
         let mut f = InFlight::new(2);
-        f.admit(num("1"), "1", "a").expect("1");
-        f.admit(num("2"), "2", "a").expect("2");
-        assert!(matches!(f.admit(num("3"), "3", "a"), Err(Refused::Full(2))));
+        f.admit(num("1"), "1", "a", None).expect("1");
+        f.admit(num("2"), "2", "a", None).expect("2");
+        assert!(matches!(
+            f.admit(num("3"), "3", "a", None),
+            Err(Refused::Full(2))
+        ));
         assert_eq!(f.drain().len(), 2);
         assert_eq!(f.len(), 0);
     }

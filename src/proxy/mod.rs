@@ -2,6 +2,7 @@
 
 pub(crate) mod child;
 pub(crate) mod inflight;
+pub(crate) mod observe;
 pub(crate) mod relay;
 pub(crate) mod session;
 pub(crate) mod stdio;

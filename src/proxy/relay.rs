@@ -1,10 +1,14 @@
 //! The relay: two pumps that carry lines between the client and the server.
 //!
 //! ```text
-//! client ─▶ LineReader ─▶ envelope::parse ─▶ admit (ids, limits) ─▶ server
+//! client ─▶ LineReader ─▶ envelope::parse ─▶ admit (ids, limits) ─▶ audit ─▶ server
 //! client ◀─ (replies peta makes)        ◀─┘
 //! client ◀─ admit (ids) ◀─ envelope::parse ◀─ LineReader ◀─ server
 //! ```
+//!
+//! Every line gets an audit event. A gated request (`tools/call`) is forwarded only after
+//! its decision row is committed; if the row cannot be committed the call is denied and
+//! the session goes on. Other events are queued for the writer thread.
 //!
 //! Each pump reads one line, decides, and writes it on before reading the next, so a
 //! slow reader on one side slows the other side down instead of growing a buffer: memory is
@@ -17,7 +21,10 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::Notify;
 
-use crate::proxy::inflight::InFlight;
+use crate::audit::row::sha256_hex;
+use crate::audit::{AuditLog, Event};
+use crate::proxy::inflight::{InFlight, Pending};
+use crate::proxy::observe::{self, CLIENT, SERVER};
 use crate::wire::envelope::{self, Id, Kind, Message};
 use crate::wire::framing::{Frame, LineReader};
 
@@ -72,8 +79,9 @@ enum Stop {
     ServerEof,
 }
 
-struct Relay {
+struct Relay<'a> {
     limits: Limits,
+    audit: &'a AuditLog,
     /// Requests from the client the server has not answered yet.
     from_client: Mutex<InFlight>,
     /// Requests from the server (sampling, elicitation, roots, ping) the client has not answered.
@@ -112,6 +120,7 @@ impl<W: AsyncWrite + Unpin> Outlet<W> {
 /// Runs the relay until the server's output ends or the client goes away.
 pub(crate) async fn run<CI, CO, SI, SO>(
     limits: Limits,
+    audit: Arc<AuditLog>,
     signals: Arc<Signals>,
     client_in: CI,
     client_out: CO,
@@ -125,6 +134,7 @@ where
     SO: AsyncRead + Unpin,
 {
     let relay = Relay {
+        audit: &audit,
         from_client: Mutex::new(InFlight::new(limits.max_in_flight)),
         from_server: Mutex::new(InFlight::new(limits.max_in_flight)),
         initialized: Mutex::new(false),
@@ -173,7 +183,7 @@ where
     }
 }
 
-impl Relay {
+impl Relay<'_> {
     async fn client_to_server<R, CO, SI>(
         &self,
         input: R,
@@ -240,49 +250,74 @@ impl Relay {
         let msg = match envelope::parse(&line) {
             Ok(msg) => msg,
             Err(rejected) => {
-                tracing::warn!(reason = %rejected.why, "refused a message from the client");
-                return rejected.answer.then(|| {
-                    envelope::error_reply(
-                        rejected.raw_id.map(|r| r.get()),
-                        rejected.why.code(),
-                        &rejected.why.to_string(),
-                    )
-                });
+                let why = rejected.why.to_string();
+                tracing::warn!(reason = %why, "refused a message from the client");
+                let raw_id = rejected.raw_id.map(|r| r.get());
+                self.audit
+                    .record(observe::refused(CLIENT, line.len(), raw_id, None, &why))
+                    .await;
+                return rejected
+                    .answer
+                    .then(|| envelope::error_reply(raw_id, rejected.why.code(), &why));
             }
         };
-        let admitted = self.admit_from_client(&msg);
-        let request = match (&msg.kind, admitted) {
-            (_, Err(why)) => {
-                tracing::warn!(reason = %why, method = msg.method(), "refused a message from the client");
-                return match msg.kind {
-                    Kind::Request { .. } => Some(envelope::error_reply(
-                        msg.raw_id.map(|r| r.get()),
-                        envelope::INVALID_REQUEST,
-                        &why,
-                    )),
-                    _ => None,
-                };
+        if let Err(why) = self.admit_from_client(&msg) {
+            tracing::warn!(reason = %why, method = msg.method(), "refused a message from the client");
+            let raw_id = msg.raw_id.map(|r| r.get());
+            self.audit
+                .record(observe::refused(
+                    CLIENT,
+                    line.len(),
+                    raw_id,
+                    msg.method(),
+                    &why,
+                ))
+                .await;
+            return match msg.kind {
+                Kind::Request { .. } => Some(envelope::error_reply(
+                    raw_id,
+                    envelope::INVALID_REQUEST,
+                    &why,
+                )),
+                _ => None,
+            };
+        }
+        let mut event = observe::message(CLIENT, &msg, &line);
+        let request = match &msg.kind {
+            Kind::Request { id, method } => {
+                tracing::debug!(%id, %method, tool = msg.tool.as_ref().map(|t| t.name.as_ref()), "client request");
+                Some((
+                    id.clone(),
+                    msg.raw_id
+                        .map_or_else(|| "null".to_owned(), |r| r.get().to_owned()),
+                ))
             }
-            (Kind::Request { id, method }, Ok(())) => {
-                let tool = msg.tool.as_ref();
-                tracing::debug!(
-                    %id,
-                    %method,
-                    tool = tool.map(|t| t.name.as_ref()),
-                    argument_bytes = tool.and_then(|t| t.arguments).map(|a| a.get().len()),
-                    "client request"
+            _ => None,
+        };
+        if let (Some(call), Some((id, raw_id))) = (&msg.tool, &request) {
+            // Gated: the decision row is durable before the server sees a byte.
+            event.decision = Some("allow");
+            event.rule = Some("default".into());
+            event.bytes_sha256 = Some(sha256_hex(&line));
+            if let Err(reason) = self.audit.commit(event).await {
+                self.from_client.lock().expect("in-flight lock").answer(id);
+                tracing::error!(tool = %call.name, error = %reason, "denied a tool call that could not be audited");
+                let text = format!(
+                    "peta denied this call to {}: it could not be recorded in the audit log ({reason}), and peta runs nothing it cannot record. Nothing was sent to the server. Check the log with `peta audit verify` and free disk space if it is full, then try again.",
+                    call.name
                 );
-                Some((id.clone(), msg.raw_id.map(|r| r.get().to_owned())))
+                return Some(envelope::tool_error_reply(raw_id, &text, call.modern));
             }
-            (_, Ok(())) => None,
-        };
+        } else {
+            self.audit.record(event).await;
+        }
         drop(msg);
         if let Err(e) = to_server.send(&line).await {
             tracing::warn!(error = %e, "the server is not accepting input");
             if let Some((id, raw_id)) = request {
                 self.from_client.lock().expect("in-flight lock").answer(&id);
                 return Some(envelope::error_reply(
-                    raw_id.as_deref(),
+                    Some(&raw_id),
                     INTERNAL_ERROR,
                     "the server is no longer accepting requests",
                 ));
@@ -303,10 +338,11 @@ impl Relay {
                     *seen = true;
                 }
                 let raw = msg.raw_id.map_or("null", |r| r.get());
+                let tool = msg.tool.as_ref().map(|t| t.name.as_ref());
                 self.from_client
                     .lock()
                     .expect("in-flight lock")
-                    .admit(id.clone(), raw, method)
+                    .admit(id.clone(), raw, method, tool)
                     .map_err(|e| e.to_string())
             }
             Kind::Notification { method } => {
@@ -365,26 +401,60 @@ impl Relay {
                 }
             };
             let pass = match envelope::parse(&line) {
-                Ok(msg) => self.admit_from_server(&msg),
-                Err(rejected) => Err(rejected.why.to_string()),
+                Ok(msg) => match self.admit_from_server(&msg) {
+                    Ok(answered) => {
+                        let mut event = observe::message(SERVER, &msg, &line);
+                        if let Some(request) = answered {
+                            event.method = Some(request.method.to_string());
+                            event.tool = request.tool.as_deref().map(str::to_owned);
+                            event.latency_us =
+                                i64::try_from(request.since.elapsed().as_micros()).ok();
+                            if request.tool.is_some()
+                                && let Some(result) = msg.result
+                            {
+                                event.is_error = Some(envelope::result_is_error(result));
+                            }
+                        }
+                        Ok(event)
+                    }
+                    Err(why) => Err((
+                        why,
+                        msg.raw_id.map(|r| r.get().to_owned()),
+                        msg.method().map(str::to_owned),
+                    )),
+                },
+                Err(rejected) => Err((rejected.why.to_string(), None, None)),
             };
             match pass {
-                Ok(()) => {
+                Ok(event) => {
+                    self.audit.record(event).await;
                     if to_client.send(&line).await.is_err() {
                         return Stop::ClientGone;
                     }
                 }
-                Err(why) => tracing::warn!(reason = %why, "dropped a message from the server"),
+                Err((why, raw_id, method)) => {
+                    tracing::warn!(reason = %why, "dropped a message from the server");
+                    self.audit
+                        .record(observe::refused(
+                            SERVER,
+                            line.len(),
+                            raw_id.as_deref(),
+                            method.as_deref(),
+                            &why,
+                        ))
+                        .await;
+                }
             }
         }
     }
 
-    /// Decides whether a valid server message may reach the client.
-    fn admit_from_server(&self, msg: &Message) -> Result<(), String> {
+    /// Decides whether a valid server message may reach the client; for a response,
+    /// returns the request it answers.
+    fn admit_from_server(&self, msg: &Message) -> Result<Option<Pending>, String> {
         match &msg.kind {
             Kind::Response { id: Some(id), .. } => {
                 match self.from_client.lock().expect("in-flight lock").answer(id) {
-                    Some(_) => Ok(()),
+                    Some(request) => Ok(Some(request)),
                     None => Err(format!(
                         "response to {id}, which the client never asked, already had answered, or cancelled"
                     )),
@@ -392,20 +462,21 @@ impl Relay {
             }
             Kind::Response { id: None, .. } => {
                 tracing::warn!("the server reported an error it could not tie to a request");
-                Ok(())
+                Ok(None)
             }
             Kind::Request { id, method } => {
                 let raw = msg.raw_id.map_or("null", |r| r.get());
                 self.from_server
                     .lock()
                     .expect("in-flight lock")
-                    .admit(id.clone(), raw, method)
+                    .admit(id.clone(), raw, method, None)
+                    .map(|()| None)
                     .map_err(|e| e.to_string())
             }
             Kind::Notification { method } if method == "notifications/cancelled" => {
-                self.admit_server_cancel(msg)
+                self.admit_server_cancel(msg).map(|()| None)
             }
-            Kind::Notification { .. } => Ok(()),
+            Kind::Notification { .. } => Ok(None),
         }
     }
 
@@ -440,6 +511,20 @@ impl Relay {
         let pending = self.from_client.lock().expect("in-flight lock").drain();
         for p in pending {
             tracing::warn!(id = %p.raw_id, method = %p.method, "the server ended without answering");
+            self.audit
+                .record(Event {
+                    ts: crate::audit::time::now(),
+                    direction: "peta",
+                    kind: "response",
+                    method: Some(p.method.to_string()),
+                    rpc_id: Some(p.raw_id.to_string()),
+                    tool: p.tool.as_deref().map(str::to_owned),
+                    latency_us: i64::try_from(p.since.elapsed().as_micros()).ok(),
+                    is_error: Some(true),
+                    error: Some("server_exited: the server ended without answering".into()),
+                    ..Event::default()
+                })
+                .await;
             let reply = envelope::error_reply(
                 Some(&p.raw_id),
                 INTERNAL_ERROR,

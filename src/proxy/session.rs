@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use super::child::Child;
 use super::relay::{self, Ended, Limits, Signals};
 use super::{stdio, sys};
+use crate::audit::AuditLog;
 
 /// Longest child stderr line passed on in one piece; longer lines are passed on in parts.
 const STDERR_LINE: usize = 64 * 1024;
@@ -47,12 +48,18 @@ enum Trigger {
 }
 
 /// Runs the session to its end.
-pub(crate) async fn run(mut child: Child, limits: Limits, grace: Duration) -> io::Result<Outcome> {
+pub(crate) async fn run(
+    mut child: Child,
+    limits: Limits,
+    grace: Duration,
+    audit: Arc<AuditLog>,
+) -> io::Result<Outcome> {
     let mut shutdown = shutdown_signals()?;
     let signals = Arc::new(Signals::default());
     let stderr = tokio::spawn(forward_stderr(child.stderr));
     let mut relay = tokio::spawn(relay::run(
         limits,
+        audit,
         signals.clone(),
         stdio::stdin(),
         stdio::stdout(),

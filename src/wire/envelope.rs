@@ -58,9 +58,11 @@ pub(crate) enum Kind<'a> {
     Notification {
         method: Cow<'a, str>,
     },
-    /// `id` is `None` only for an error response to a message whose id could not be read.
+    /// `id` is `None` only for an error response to a message whose id could not be read;
+    /// `failed`: an error response rather than a result.
     Response {
         id: Option<Id>,
+        failed: bool,
     },
 }
 
@@ -71,6 +73,7 @@ pub(crate) struct Message<'a> {
     /// The `id` exactly as sent, for echoing in a reply.
     pub(crate) raw_id: Option<&'a RawValue>,
     pub(crate) params: Option<&'a RawValue>,
+    pub(crate) result: Option<&'a RawValue>,
     /// For `tools/call`: the tool and its arguments, already checked.
     pub(crate) tool: Option<ToolCall<'a>>,
 }
@@ -214,8 +217,14 @@ fn classify<'a>(env: &RawEnvelope<'a>) -> Result<Message<'a>, String> {
                 return Err(r#"no "method", "result" or "error""#.into());
             }
             match id {
-                Some(Some(id)) => Kind::Response { id: Some(id) },
-                Some(None) if error.is_some() => Kind::Response { id: None },
+                Some(Some(id)) => Kind::Response {
+                    id: Some(id),
+                    failed: error.is_some(),
+                },
+                Some(None) if error.is_some() => Kind::Response {
+                    id: None,
+                    failed: true,
+                },
                 _ => return Err(r#"a response needs an "id""#.into()),
             }
         }
@@ -228,6 +237,7 @@ fn classify<'a>(env: &RawEnvelope<'a>) -> Result<Message<'a>, String> {
         kind,
         raw_id: env.id,
         params: env.params,
+        result: env.result,
         tool,
     })
 }
@@ -289,11 +299,40 @@ pub(crate) fn error_reply(raw_id: Option<&str>, code: i64, message: &str) -> Vec
     .into_bytes()
 }
 
+/// A `tools/call` result peta makes itself: a normal result with `isError: true`, so the
+/// model reads why the call did not run (spec: tool execution errors are results).
+pub(crate) fn tool_error_reply(raw_id: &str, text: &str, modern: bool) -> Vec<u8> {
+    let mut result = serde_json::json!({
+        "content": [{"type": "text", "text": text}],
+        "isError": true,
+    });
+    if modern {
+        result["resultType"] = "complete".into();
+    }
+    format!("{{\"jsonrpc\":\"2.0\",\"id\":{raw_id},\"result\":{result}}}\n").into_bytes()
+}
+
+/// Whether a `tools/call` result reports a tool error (`"isError": true`).
+pub(crate) fn result_is_error(result: &RawValue) -> bool {
+    #[derive(Deserialize)]
+    struct R {
+        #[serde(rename = "isError", default)]
+        is_error: Option<bool>,
+    }
+    serde_json::from_str::<R>(result.get())
+        .ok()
+        .and_then(|r| r.is_error)
+        .unwrap_or(false)
+}
+
 /// The parts of `tools/call` params that decide what the call does.
 #[derive(Debug)]
 pub(crate) struct ToolCall<'a> {
     pub(crate) name: Cow<'a, str>,
     pub(crate) arguments: Option<&'a RawValue>,
+    /// Whether the request speaks 2026-07-28 or later (its `_meta` carries the version):
+    /// a reply peta makes must then carry `resultType`.
+    pub(crate) modern: bool,
 }
 
 impl<'a> ToolCall<'a> {
@@ -304,6 +343,13 @@ impl<'a> ToolCall<'a> {
             name: Option<&'a RawValue>,
             #[serde(default, borrow, deserialize_with = "present")]
             arguments: Option<&'a RawValue>,
+            #[serde(rename = "_meta", default, borrow)]
+            meta: Option<Meta<'a>>,
+        }
+        #[derive(Deserialize)]
+        struct Meta<'a> {
+            #[serde(rename = "io.modelcontextprotocol/protocolVersion", default, borrow)]
+            version: Option<Cow<'a, str>>,
         }
         let params = params.ok_or("tools/call needs params")?;
         let p: Params = serde_json::from_str(params.get()).map_err(|e| e.to_string())?;
@@ -321,9 +367,14 @@ impl<'a> ToolCall<'a> {
         {
             return Err(r#""params.arguments" must be an object"#.into());
         }
+        let modern = p
+            .meta
+            .and_then(|m| m.version)
+            .is_some_and(|v| v.as_ref() >= "2026-07-28");
         Ok(ToolCall {
             name,
             arguments: p.arguments,
+            modern,
         })
     }
 }

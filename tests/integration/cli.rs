@@ -2,13 +2,12 @@
 //! current, user-facing errors, and stdout of `peta run` carrying nothing but protocol.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::support::peta;
+use crate::support::{peta, peta_command};
 
 /// Compares `actual` with the committed snapshot, or rewrites it when `PETA_BLESS=1`.
 #[track_caller]
-fn snapshot(name: &str, actual: &str) {
+pub(crate) fn snapshot(name: &str, actual: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(name);
@@ -30,7 +29,7 @@ fn snapshot(name: &str, actual: &str) {
 }
 
 fn run(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(peta())
+    let out = peta_command()
         .args(args)
         .env_remove("PETA_CONFIG")
         .output()
@@ -181,7 +180,7 @@ fn the_server_exit_code_passes_through() {
 
 #[test]
 fn stdout_of_peta_run_is_protocol_only_even_with_trace_logging() {
-    let out = Command::new(peta())
+    let out = peta_command()
         .args(["run", "--", peta(), "demo-server"])
         .env("PETA_LOG", "trace")
         .stdin(std::process::Stdio::piped())

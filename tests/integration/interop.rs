@@ -16,6 +16,7 @@ fn report(python: &str, scenario: &str, extra: &[&str], server: &[&str]) -> serd
         .arg("--")
         .args(server)
         .env("PETA_LOG", "warn")
+        .env("XDG_STATE_HOME", crate::support::state_home())
         .env("PETA_INTEROP_MARK", "mark ✓")
         .output()
         .expect("run the Python SDK client");

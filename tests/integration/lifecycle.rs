@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Session, assert_gone_within, fixture, peta, python, wait_for_file};
+use crate::support::{
+    Session, assert_gone_within, fixture, peta, peta_command, python, wait_for_file,
+};
 
 const GRACE_MS: u64 = 300;
 
@@ -155,7 +157,7 @@ fn a_vanished_client_is_a_clean_shutdown() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pidfile = dir.path().join("pids");
     // The client's end of peta's stdout is closed before the server says anything.
-    let mut child = Command::new(peta())
+    let mut child = peta_command()
         .args([
             "run",
             "--grace",
@@ -204,7 +206,7 @@ fn the_child_gets_only_descriptors_0_to_2() {
         "ls /proc/$$/fd > {0}.tmp && mv {0}.tmp {0}; cat > /dev/null",
         out.display()
     );
-    let mut command = Command::new(peta());
+    let mut command = peta_command();
     // bash, not dash: dash keeps a saved copy of a redirected descriptor at fd 10.
     command.args(["run", "--", "bash", "-c", &script]);
     // SAFETY: dup2 between fork and exec, so peta itself inherits fd 9 without CLOEXEC,
@@ -263,7 +265,7 @@ fn the_child_has_no_controlling_terminal() {
 
 #[test]
 fn exec_failures_are_clear_and_have_their_own_exit_codes() {
-    let out = Command::new(peta())
+    let out = peta_command()
         .args(["run", "--", "/no/such/server"])
         .output()
         .expect("run");
@@ -278,7 +280,7 @@ fn exec_failures_are_clear_and_have_their_own_exit_codes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("not-executable");
     std::fs::write(&file, "#!/bin/sh\n").expect("write");
-    let out = Command::new(peta())
+    let out = peta_command()
         .args(["run", "--"])
         .arg(&file)
         .output()

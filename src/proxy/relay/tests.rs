@@ -9,6 +9,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexS
 use tokio::task::JoinHandle;
 
 use super::*;
+use crate::audit::AuditLog;
 
 const PIPE: usize = 64 * 1024;
 
@@ -23,6 +24,7 @@ struct Harness {
     server: DuplexStream,
     signals: Arc<Signals>,
     relay: JoinHandle<Ended>,
+    audit: Arc<AuditLog>,
 }
 
 fn start(limits: Limits) -> Harness {
@@ -30,6 +32,11 @@ fn start(limits: Limits) -> Harness {
 }
 
 fn start_with(limits: Limits, pipe: usize) -> Harness {
+    start_audited(limits, pipe, AuditLog::off())
+}
+
+fn start_audited(limits: Limits, pipe: usize, audit: AuditLog) -> Harness {
+    let audit = Arc::new(audit);
     let (client, relay_in) = tokio::io::duplex(pipe);
     let (relay_out, to_client) = tokio::io::duplex(pipe);
     let (relay_server_in, to_server) = tokio::io::duplex(pipe);
@@ -37,6 +44,7 @@ fn start_with(limits: Limits, pipe: usize) -> Harness {
     let signals = Arc::new(Signals::default());
     let relay = tokio::spawn(run(
         limits,
+        audit.clone(),
         signals.clone(),
         relay_in,
         relay_out,
@@ -50,6 +58,7 @@ fn start_with(limits: Limits, pipe: usize) -> Harness {
         server,
         signals,
         relay,
+        audit,
     }
 }
 
@@ -604,4 +613,114 @@ proptest! {
         prop_assert_eq!(&whole, &bytewise);
         prop_assert_eq!(&whole, &random);
     }
+}
+
+fn audit_settings(path: std::path::PathBuf) -> crate::audit::Settings {
+    crate::audit::Settings {
+        enabled: true,
+        path,
+        sync: crate::audit::Sync::Normal,
+        retain: None,
+    }
+}
+
+#[tokio::test]
+async fn a_tool_call_that_cannot_be_audited_is_denied_and_the_session_goes_on() {
+    // A database path that cannot exist: the log is unavailable from the start.
+    let audit = AuditLog::open(&audit_settings("/dev/null/peta/audit.db".into()), "s", None);
+    let mut h = start_audited(Limits::default(), PIPE, audit);
+    send(&mut h.client, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"delete_file\",\"arguments\":{}}}\n").await;
+    let reply: serde_json::Value =
+        serde_json::from_str(&line(&mut h.to_client).await).expect("json");
+    assert_eq!(reply["id"], 1);
+    assert_eq!(reply["result"]["isError"], true, "{reply}");
+    assert!(
+        reply["result"].get("resultType").is_none(),
+        "legacy request, legacy reply"
+    );
+    let text = reply["result"]["content"][0]["text"]
+        .as_str()
+        .expect("text");
+    assert!(
+        text.contains("could not be recorded in the audit log")
+            && text.contains("Nothing was sent"),
+        "{text}"
+    );
+    nothing(&mut h.to_server).await;
+    // A 2026-07-28 request gets a 2026-07-28 reply.
+    send(&mut h.client, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"x\",\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}}}\n").await;
+    let reply: serde_json::Value =
+        serde_json::from_str(&line(&mut h.to_client).await).expect("json");
+    assert_eq!(reply["result"]["resultType"], "complete", "{reply}");
+    // Ungated traffic still flows, and the denied id is free again.
+    send(
+        &mut h.client,
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n",
+    )
+    .await;
+    assert_eq!(
+        line(&mut h.to_server).await,
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}\n"
+    );
+}
+
+#[tokio::test]
+async fn every_line_is_audited_and_the_gated_row_is_bound_to_the_forwarded_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.db");
+    let audit = AuditLog::open(&audit_settings(path.clone()), "sess", Some("srv"));
+    let mut h = start_audited(Limits::default(), PIPE, audit);
+    let call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"t\":\"x\"}}}\n";
+    send(&mut h.client, call).await;
+    assert_eq!(line(&mut h.to_server).await, call);
+    send(&mut h.client, "bad\n").await;
+    line(&mut h.to_client).await;
+    send(
+        &mut h.server,
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[],\"isError\":true}}\n",
+    )
+    .await;
+    line(&mut h.to_client).await;
+    send(
+        &mut h.server,
+        "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{}}\n",
+    )
+    .await;
+    drop(h.client);
+    drop(h.server);
+    let relay_end = h.relay.await.expect("relay");
+    assert_eq!(relay_end, Ended::ServerClosed);
+    h.audit.close().await;
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    type Summary = (String, String, Option<String>, Option<String>, Option<String>, Option<bool>);
+    let rows: Vec<Summary> = conn
+        .prepare("SELECT direction, kind, tool, decision, bytes_sha256, is_error FROM events ORDER BY seq")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let summary: Vec<(&str, &str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.0.as_str(), r.1.as_str(), r.3.as_deref()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("c2s", "request", Some("allow")),
+            ("c2s", "invalid", Some("refused")),
+            ("s2c", "response", Some("pass")),
+            ("s2c", "invalid", Some("dropped")),
+        ]
+    );
+    assert_eq!(
+        rows[0].4.as_deref(),
+        Some(crate::audit::row::sha256_hex(call.as_bytes()).as_str())
+    );
+    assert_eq!(rows[2].2.as_deref(), Some("echo"));
+    assert_eq!(
+        rows[2].5,
+        Some(true),
+        "isError of the tool result is recorded"
+    );
 }

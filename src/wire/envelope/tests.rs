@@ -31,9 +31,21 @@ fn accepts_every_kind_of_message() {
     let m = ok(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
     assert!(matches!(m.kind, Kind::Notification { .. }));
     let m = ok(r#"{"jsonrpc":"2.0","id":7,"result":{}}"#);
-    assert!(matches!(m.kind, Kind::Response { id: Some(_) }));
+    assert!(matches!(
+        m.kind,
+        Kind::Response {
+            id: Some(_),
+            failed: false
+        }
+    ));
     let m = ok(r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"x"}}"#);
-    assert!(matches!(m.kind, Kind::Response { id: None }));
+    assert!(matches!(
+        m.kind,
+        Kind::Response {
+            id: None,
+            failed: true
+        }
+    ));
     // Unknown fields, unknown methods and `_meta` are not the envelope's business.
     ok(
         r#"{"jsonrpc":"2.0","id":2,"method":"vendor/x","params":{"_meta":{"a":{"b":[1,{"c":null}]}}},"x-extra":[1]}"#,

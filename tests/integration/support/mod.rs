@@ -13,6 +13,22 @@ pub fn peta() -> &'static str {
     env!("CARGO_BIN_EXE_peta")
 }
 
+/// A state directory for this test run, so no test writes to the user's audit log.
+pub fn state_home() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("state dir"))
+        .path()
+}
+
+/// `peta` with a private state directory and no user configuration.
+pub fn peta_command() -> Command {
+    let mut c = Command::new(peta());
+    c.env("XDG_STATE_HOME", state_home())
+        .env_remove("PETA_CONFIG")
+        .env("XDG_CONFIG_HOME", state_home());
+    c
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -23,12 +39,17 @@ pub fn python() -> String {
     std::env::var("PETA_E2E_PYTHON").unwrap_or_else(|_| "python3".into())
 }
 
+/// Whether every external peer must be present (set by the test script and CI).
+pub fn required() -> bool {
+    std::env::var("PETA_E2E_REQUIRED").is_ok_and(|v| v == "1")
+}
+
 /// An external peer the test script installs. Missing means skip, unless the run says
 /// every peer must be there (`PETA_E2E_REQUIRED=1`, set by the test script and CI).
 pub fn external(var: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("PETA_E2E_REQUIRED").is_ok_and(|v| v == "1") => {
+        _ if required() => {
             panic!("{var} is not set; run the tests through scripts/test.sh")
         }
         _ => {
@@ -53,7 +74,7 @@ impl Session {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        Self::start_with(Command::new(peta()).args(args))
+        Self::start_with(peta_command().args(args))
     }
 
     pub fn start_with(command: &mut Command) -> Session {
