@@ -24,7 +24,9 @@ pub(crate) enum Sync {
 
 /// Schema steps; step `i` takes `user_version` from `i` to `i + 1`. Append only.
 const MIGRATIONS: &[&str] = &[
-    // 1: the chained event log, and sessions as a view over it.
+    // 1: the chained event log, and sessions as a view over it. No secondary indexes: every
+    // index is another page written per commit on the relay's path, and exports and
+    // sessions scan in seq order anyway.
     "CREATE TABLE events (
         seq INTEGER PRIMARY KEY,
         ts TEXT NOT NULL,
@@ -50,8 +52,6 @@ const MIGRATIONS: &[&str] = &[
         prev_hash TEXT NOT NULL,
         hash TEXT NOT NULL
     );
-    CREATE INDEX events_ts ON events(ts);
-    CREATE INDEX events_session ON events(session);
     CREATE VIEW sessions AS
         SELECT session,
                MIN(ts) AS started,

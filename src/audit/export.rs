@@ -92,18 +92,67 @@ pub(crate) fn header(
     ]
 }
 
-/// An `event` record's fields, in order.
-fn event_record(row: &Row) -> Vec<(&'static str, Value)> {
-    let mut v = serde_json::to_value(row).expect("rows serialize");
-    let map = v.as_object_mut().expect("object");
-    std::iter::once(("record", json!("event")))
-        .chain(
-            FIELDS
-                .iter()
-                .chain(&["prev_hash", "hash"])
-                .map(|f| (*f, map.remove(*f).unwrap_or(Value::Null))),
-        )
-        .collect()
+/// Calls `f(name, value)` for each field of an `event` record, in order, without building
+/// a JSON tree per row.
+fn event_fields(
+    row: &Row,
+    f: &mut dyn FnMut(&str, &dyn erased::Field) -> io::Result<()>,
+) -> io::Result<()> {
+    f("record", &"event")?;
+    f("seq", &row.seq)?;
+    f("ts", &row.ts)?;
+    f("session", &row.session)?;
+    f("server", &row.server)?;
+    f("direction", &row.direction)?;
+    f("kind", &row.kind)?;
+    f("method", &row.method)?;
+    f("rpc_id", &row.rpc_id)?;
+    f("tool", &row.tool)?;
+    f("args", &row.args)?;
+    f("args_sha256", &row.args_sha256)?;
+    f("bytes_sha256", &row.bytes_sha256)?;
+    f("decision", &row.decision)?;
+    f("rule", &row.rule)?;
+    f("channel", &row.channel)?;
+    f("grant_scope", &row.grant_scope)?;
+    f("latency_us", &row.latency_us)?;
+    f("size", &row.size)?;
+    f("is_error", &row.is_error)?;
+    f("error", &row.error)?;
+    f("detail", &row.detail)?;
+    f("prev_hash", &row.prev_hash)?;
+    f("hash", &row.hash)
+}
+
+/// A field value that can be written as JSON or as a CSV cell.
+mod erased {
+    pub(super) trait Field {
+        fn json(&self, out: &mut Vec<u8>);
+        /// The CSV cell: `None` for null.
+        fn cell(&self) -> Option<String>;
+    }
+
+    macro_rules! field {
+        ($($t:ty),*) => {$(
+            impl Field for $t {
+                fn json(&self, out: &mut Vec<u8>) {
+                    serde_json::to_writer(out, self).expect("plain values serialize");
+                }
+                fn cell(&self) -> Option<String> {
+                    Some(self.to_string())
+                }
+            }
+            impl Field for Option<$t> {
+                fn json(&self, out: &mut Vec<u8>) {
+                    serde_json::to_writer(out, self).expect("plain values serialize");
+                }
+                fn cell(&self) -> Option<String> {
+                    self.as_ref().map(ToString::to_string)
+                }
+            }
+        )*};
+    }
+    field!(&str, String, i64, bool);
 }
 
 /// A JSON object with its keys in the given order.
@@ -158,26 +207,40 @@ pub(crate) fn write(
             csv_line(out, cells.into_iter())?;
         }
     }
+    let mut line = Vec::with_capacity(1024);
     while let Some(r) = rows.next().map_err(io::Error::other)? {
         let row = Row::from_sql(r).map_err(io::Error::other)?;
-        let record = event_record(&row);
+        line.clear();
         match format {
-            Format::Jsonl => writeln!(out, "{}", object(&record))?,
-            Format::Json => write!(
-                out,
-                "{}{}",
-                if count == 0 { "" } else { "," },
-                object(&record)
-            )?,
+            Format::Jsonl | Format::Json => {
+                if format == Format::Json && count > 0 {
+                    line.push(b',');
+                }
+                line.push(b'{');
+                let mut first = true;
+                event_fields(&row, &mut |name, value| {
+                    if !first {
+                        line.push(b',');
+                    }
+                    first = false;
+                    serde_json::to_writer(&mut line, name).expect("names serialize");
+                    line.push(b':');
+                    value.json(&mut line);
+                    Ok(())
+                })?;
+                line.push(b'}');
+                if format == Format::Jsonl {
+                    line.push(b'\n');
+                }
+                out.write_all(&line)?;
+            }
             Format::Csv => {
-                csv_line(
-                    out,
-                    record.iter().map(|(_, v)| match v {
-                        Value::Null => None,
-                        Value::String(s) => Some(s.clone()),
-                        other => Some(other.to_string()),
-                    }),
-                )?;
+                let mut cells = Vec::with_capacity(24);
+                event_fields(&row, &mut |_, value| {
+                    cells.push(value.cell());
+                    Ok(())
+                })?;
+                csv_line(out, cells.into_iter())?;
             }
         }
         count += 1;

@@ -1,40 +1,37 @@
-//! The writer: one thread owns the database connection and appends rows to the chain.
+//! Writing the log: one connection, used by the relay for gated rows and by a writer
+//! thread for everything else.
 //!
-//! The relay hands it events through a channel. Most are queued ([`AuditLog::record`]) and
-//! written in groups, one transaction per group, so the relay never waits on the disk for
-//! them. A gated request's decision row is committed first ([`AuditLog::commit`] returns
-//! once it is durable) and only then are its bytes forwarded. Each group takes SQLite's
-//! write lock (`BEGIN IMMEDIATE`), reads the chain head, and appends after it: peta
-//! processes sharing the file therefore extend one linear chain.
+//! A gated request's decision row is committed on the relay's own thread
+//! ([`AuditLog::commit`] returns once it is durable) and only then are its bytes forwarded;
+//! a thread hop there would cost two wake-ups per call. Every other event is queued
+//! ([`AuditLog::record`]) and written by the writer thread in groups, one transaction per
+//! group, so the relay never waits on the disk for them; a commit also takes whatever is
+//! queued into its transaction. Each transaction takes SQLite's write lock
+//! (`BEGIN IMMEDIATE`), reads the chain head and appends after it: peta processes sharing
+//! the file therefore extend one linear chain.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rusqlite::{Connection, TransactionBehavior, params};
-use tokio::sync::{mpsc, oneshot};
 
 use super::db;
 use super::row::{Event, GENESIS, Row, unhex};
 use super::{AuditError, Settings};
 
-/// Events waiting for the writer; a full queue makes the relay wait (backpressure).
-const QUEUE: usize = 16 * 1024;
-/// Most events written in one transaction.
-const GROUP: usize = 2048;
+/// Queued events beyond which `record` writes the queue itself (backpressure).
+const QUEUE_LIMIT: usize = 16 * 1024;
+/// How long queued events wait for company (a commit, more events) before the writer
+/// thread writes them.
+const LINGER: Duration = Duration::from_millis(5);
 /// Most unwritten events kept for a retry while the database fails.
 const RETRY_LIMIT: usize = 100_000;
-
-enum Job {
-    Record(Event),
-    Commit(Event, oneshot::Sender<Result<(), String>>),
-    Close(oneshot::Sender<()>),
-}
 
 /// A handle on the audit log of one session.
 pub(crate) struct AuditLog {
     state: State,
-    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 enum State {
@@ -42,88 +39,157 @@ enum State {
     Off,
     /// The database could not be opened: gated requests are denied with this reason.
     Broken(String),
-    Open(mpsc::Sender<Job>),
+    Open(Arc<Shared>, Mutex<Option<std::thread::JoinHandle<()>>>),
+}
+
+struct Shared {
+    writer: Mutex<Writer>,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: Vec<Event>,
+    closing: bool,
+    /// The writer thread waits for work (rather than lingering) and must be woken.
+    idle: bool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves plain data behind; keep going with it.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl AuditLog {
     pub(crate) fn off() -> Self {
-        Self {
-            state: State::Off,
-            thread: Mutex::new(None),
-        }
+        Self { state: State::Off }
     }
 
     /// Opens the log for a session; a database that cannot be opened gives a log that
     /// refuses every commit, so gated requests are denied with the reason.
     pub(crate) fn open(settings: &Settings, session: &str, server: Option<&str>) -> Self {
-        match Writer::open(settings, session, server) {
-            Ok(writer) => {
-                let (tx, rx) = mpsc::channel(QUEUE);
-                let thread = std::thread::Builder::new()
-                    .name("peta-audit".into())
-                    .spawn(move || writer.run(rx))
-                    .map_err(|e| e.to_string());
-                match thread {
-                    Ok(thread) => Self {
-                        state: State::Open(tx),
-                        thread: Mutex::new(Some(thread)),
-                    },
-                    Err(e) => Self::broken(format!("cannot start the audit writer: {e}")),
-                }
-            }
+        let writer = match Writer::open(settings, session, server) {
+            Ok(writer) => writer,
             Err(e) => {
                 let reason = e.to_string();
                 tracing::error!(error = %reason, "the audit log is unavailable; gated requests will be denied");
-                Self::broken(reason)
+                return Self::broken(reason);
             }
+        };
+        let shared = Arc::new(Shared {
+            writer: Mutex::new(writer),
+            queue: Mutex::default(),
+            wake: Condvar::new(),
+        });
+        let for_thread = shared.clone();
+        match std::thread::Builder::new()
+            .name("peta-audit".into())
+            .spawn(move || for_thread.run())
+        {
+            Ok(thread) => Self {
+                state: State::Open(shared, Mutex::new(Some(thread))),
+            },
+            Err(e) => Self::broken(format!("cannot start the audit writer: {e}")),
         }
     }
 
     fn broken(reason: String) -> Self {
         Self {
             state: State::Broken(reason),
-            thread: Mutex::new(None),
         }
     }
 
-    /// Queues an event; it is written with the next group.
-    pub(crate) async fn record(&self, event: Event) {
-        if let State::Open(tx) = &self.state
-            && tx.send(Job::Record(event)).await.is_err()
-        {
-            tracing::error!("the audit writer has stopped; an event was not recorded");
+    /// Queues an event; it is written with the next group or the next commit.
+    pub(crate) fn record(&self, event: Event) {
+        let State::Open(shared, _) = &self.state else {
+            return;
+        };
+        let mut queue = lock(&shared.queue);
+        queue.events.push(event);
+        if queue.idle {
+            queue.idle = false;
+            shared.wake.notify_one();
+        }
+        match queue.events.len() {
+            n if n >= QUEUE_LIMIT => {
+                // The writer is behind: write the queue here rather than grow it.
+                drop(queue);
+                // A failure is logged and its events kept for the next write.
+                let _ = shared.write(None);
+            }
+            _ => {}
         }
     }
 
-    /// Writes an event and returns once it is committed. `Err` is the reason it could not be.
-    pub(crate) async fn commit(&self, event: Event) -> Result<(), String> {
+    /// Writes an event, with everything queued before it, and returns once it is
+    /// committed. `Err` is the reason it could not be.
+    pub(crate) fn commit(&self, event: Event) -> Result<(), String> {
         match &self.state {
             State::Off => Ok(()),
             State::Broken(reason) => Err(reason.clone()),
-            State::Open(tx) => {
-                let (ack, done) = oneshot::channel();
-                tx.send(Job::Commit(event, ack))
-                    .await
-                    .map_err(|_| "the audit writer has stopped".to_owned())?;
-                done.await
-                    .unwrap_or_else(|_| Err("the audit writer has stopped".into()))
-            }
+            State::Open(shared, _) => shared.write(Some(event)),
         }
     }
 
     /// Writes everything queued, appends the chain head to the anchor file, and stops the
-    /// writer.
-    pub(crate) async fn close(&self) {
-        if let State::Open(tx) = &self.state {
-            let (ack, done) = oneshot::channel();
-            if tx.send(Job::Close(ack)).await.is_ok() {
-                let _ = done.await;
+    /// writer thread.
+    pub(crate) fn close(&self) {
+        let State::Open(shared, thread) = &self.state else {
+            return;
+        };
+        {
+            let mut queue = lock(&shared.queue);
+            queue.closing = true;
+            queue.idle = false;
+        }
+        shared.wake.notify_one();
+        if let Some(thread) = lock(thread).take() {
+            let _ = thread.join();
+        }
+        let _ = shared.write(None);
+        lock(&shared.writer).finish();
+    }
+}
+
+impl Shared {
+    /// The writer thread: waits for queued events, lets them gather for a moment, writes.
+    fn run(&self) {
+        loop {
+            let mut queue = lock(&self.queue);
+            while queue.events.is_empty() && !queue.closing {
+                queue.idle = true;
+                queue = self
+                    .wake
+                    .wait(queue)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
             }
+            queue.idle = false;
+            if queue.closing {
+                return;
+            }
+            // Linger: a commit arriving meanwhile takes the queue into its transaction.
+            let (queue, _) = self
+                .wake
+                .wait_timeout_while(queue, LINGER, |q| {
+                    !q.closing && q.events.len() < QUEUE_LIMIT / 2
+                })
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            drop(queue);
+            // A failure is logged and its events kept for the next write.
+            let _ = self.write(None);
         }
-        let thread = self.thread.lock().map(|mut t| t.take()).unwrap_or(None);
-        if let Some(thread) = thread {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
+    }
+
+    /// Writes the queue and `gated` (last) in one transaction.
+    fn write(&self, gated: Option<Event>) -> Result<(), String> {
+        let mut writer = lock(&self.writer);
+        let mut events = std::mem::take(&mut lock(&self.queue).events);
+        let gated_at = gated.map(|e| {
+            events.push(e);
+            events.len() - 1
+        });
+        writer.write_all(events, gated_at)
     }
 }
 
@@ -165,57 +231,26 @@ impl Writer {
         })
     }
 
-    fn run(mut self, mut rx: mpsc::Receiver<Job>) {
-        let mut batch = Vec::new();
-        while let Some(first) = rx.blocking_recv() {
-            batch.push(first);
-            while batch.len() < GROUP {
-                match rx.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
-            if let Some(close) = self.handle(std::mem::take(&mut batch)) {
-                self.finish();
-                let _ = close.send(());
-                return;
-            }
-        }
-        self.finish();
-    }
-
-    /// Writes one group; returns the close request if the group held one.
-    fn handle(&mut self, jobs: Vec<Job>) -> Option<oneshot::Sender<()>> {
-        let mut events = std::mem::take(&mut self.unwritten);
-        let mut acks = Vec::new();
-        let mut close = None;
-        for job in jobs {
-            match job {
-                Job::Record(e) => events.push(e),
-                Job::Commit(e, ack) => {
-                    acks.push((events.len(), ack));
-                    events.push(e);
-                }
-                Job::Close(ack) => close = Some(ack),
-            }
+    /// Writes `events` after any left from a failure; on failure keeps them for the next
+    /// try, with the gated one (at `gated_at`) turned into the denial it became.
+    fn write_all(&mut self, mut events: Vec<Event>, gated_at: Option<usize>) -> Result<(), String> {
+        let offset = self.unwritten.len();
+        if offset > 0 {
+            let mut all = std::mem::take(&mut self.unwritten);
+            all.append(&mut events);
+            events = all;
         }
         if events.is_empty() {
-            return close;
+            return Ok(());
         }
         match self.write(&events) {
-            Ok(()) => {
-                for (_, ack) in acks {
-                    let _ = ack.send(Ok(()));
-                }
-            }
+            Ok(()) => Ok(()),
             Err(reason) => {
                 tracing::error!(error = %reason, rows = events.len(), "cannot write to the audit log");
-                // The gated requests among them are denied; keep that, not the intent, for
-                // when the database is writable again.
-                for (at, ack) in acks {
-                    let _ = ack.send(Err(reason.clone()));
-                    events[at].decision = Some("deny");
-                    events[at].error = Some(format!("audit log unavailable: {reason}"));
+                if let Some(at) = gated_at {
+                    let gated = &mut events[offset + at];
+                    gated.decision = Some("deny");
+                    gated.error = Some(format!("audit log unavailable: {reason}"));
                 }
                 if events.len() > RETRY_LIMIT {
                     let lost = events.len() - RETRY_LIMIT;
@@ -226,9 +261,9 @@ impl Writer {
                     events.drain(..lost);
                 }
                 self.unwritten = events;
+                Err(reason)
             }
         }
-        close
     }
 
     fn write(&mut self, events: &[Event]) -> Result<(), String> {
@@ -289,13 +324,13 @@ impl Writer {
         tx.commit().map_err(|e| e.to_string())
     }
 
-    /// Writes what is left and anchors the chain head.
+    /// Anchors the chain head; says what could not be written.
     fn finish(&mut self) {
         if !self.unwritten.is_empty() {
-            let events = std::mem::take(&mut self.unwritten);
-            if let Err(reason) = self.write(&events) {
-                tracing::error!(error = %reason, lost = events.len(), "audit events could not be written before exit");
-            }
+            tracing::error!(
+                lost = self.unwritten.len(),
+                "audit events could not be written before exit"
+            );
         }
         if let Some((seq, hash)) = &self.head
             && let Err(e) = append_anchor(&self.anchors, *seq, hash, &self.session)
@@ -308,11 +343,8 @@ impl Writer {
 /// The newest row's seq and hash, or the genesis.
 pub(crate) fn head(conn: &Connection) -> rusqlite::Result<(i64, [u8; 32])> {
     let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .map(Some)
         .or_else(|e| {
             if matches!(e, rusqlite::Error::QueryReturnedNoRows) {

@@ -229,9 +229,9 @@ mod tests {
                     decision: Some("allow"),
                     ..Event::default()
                 };
-                log.commit(event).await.expect("commit");
+                log.commit(event).expect("commit");
             }
-            log.close().await;
+            log.close();
         });
         let conn = Connection::open(&path).expect("open");
         conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
@@ -286,3 +286,4 @@ mod tests {
         );
     }
 }
+

@@ -32,27 +32,23 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     });
     let result = runtime.block_on(async {
         let spawned = child::spawn(&plan.argv);
-        audit
-            .record(session_start(
-                &plan,
-                spawned.as_ref().ok().and_then(|c| c.process.id()),
-            ))
-            .await;
+        audit.record(session_start(
+            &plan,
+            spawned.as_ref().ok().and_then(|c| c.process.id()),
+        ));
         let child = match spawned {
             Ok(child) => child,
             Err(e) => {
-                audit.record(session_end(None, Some(&e.to_string()))).await;
-                audit.close().await;
+                audit.record(session_end(None, Some(&e.to_string())));
+                audit.close();
                 return Err(spawn_error(&plan.argv[0], e));
             }
         };
         watchdog.guard(child.group);
         let outcome = session::run(child, plan.limits.clone(), plan.grace, audit.clone()).await;
         let error = outcome.as_ref().err().map(ToString::to_string);
-        audit
-            .record(session_end(outcome.as_ref().ok(), error.as_deref()))
-            .await;
-        audit.close().await;
+        audit.record(session_end(outcome.as_ref().ok(), error.as_deref()));
+        audit.close();
         outcome.map_err(|e| Error::io("the session failed", e))
     });
     // A read of a terminal stdin may still be parked on a blocking thread; don't wait for it.

@@ -254,8 +254,7 @@ impl Relay<'_> {
                 tracing::warn!(reason = %why, "refused a message from the client");
                 let raw_id = rejected.raw_id.map(|r| r.get());
                 self.audit
-                    .record(observe::refused(CLIENT, line.len(), raw_id, None, &why))
-                    .await;
+                    .record(observe::refused(CLIENT, line.len(), raw_id, None, &why));
                 return rejected
                     .answer
                     .then(|| envelope::error_reply(raw_id, rejected.why.code(), &why));
@@ -264,15 +263,13 @@ impl Relay<'_> {
         if let Err(why) = self.admit_from_client(&msg) {
             tracing::warn!(reason = %why, method = msg.method(), "refused a message from the client");
             let raw_id = msg.raw_id.map(|r| r.get());
-            self.audit
-                .record(observe::refused(
-                    CLIENT,
-                    line.len(),
-                    raw_id,
-                    msg.method(),
-                    &why,
-                ))
-                .await;
+            self.audit.record(observe::refused(
+                CLIENT,
+                line.len(),
+                raw_id,
+                msg.method(),
+                &why,
+            ));
             return match msg.kind {
                 Kind::Request { .. } => Some(envelope::error_reply(
                     raw_id,
@@ -299,7 +296,7 @@ impl Relay<'_> {
             event.decision = Some("allow");
             event.rule = Some("default".into());
             event.bytes_sha256 = Some(sha256_hex(&line));
-            if let Err(reason) = self.audit.commit(event).await {
+            if let Err(reason) = self.audit.commit(event) {
                 self.from_client.lock().expect("in-flight lock").answer(id);
                 tracing::error!(tool = %call.name, error = %reason, "denied a tool call that could not be audited");
                 let text = format!(
@@ -309,7 +306,7 @@ impl Relay<'_> {
                 return Some(envelope::tool_error_reply(raw_id, &text, call.modern));
             }
         } else {
-            self.audit.record(event).await;
+            self.audit.record(event);
         }
         drop(msg);
         if let Err(e) = to_server.send(&line).await {
@@ -427,22 +424,20 @@ impl Relay<'_> {
             };
             match pass {
                 Ok(event) => {
-                    self.audit.record(event).await;
+                    self.audit.record(event);
                     if to_client.send(&line).await.is_err() {
                         return Stop::ClientGone;
                     }
                 }
                 Err((why, raw_id, method)) => {
                     tracing::warn!(reason = %why, "dropped a message from the server");
-                    self.audit
-                        .record(observe::refused(
-                            SERVER,
-                            line.len(),
-                            raw_id.as_deref(),
-                            method.as_deref(),
-                            &why,
-                        ))
-                        .await;
+                    self.audit.record(observe::refused(
+                        SERVER,
+                        line.len(),
+                        raw_id.as_deref(),
+                        method.as_deref(),
+                        &why,
+                    ));
                 }
             }
         }
@@ -511,20 +506,18 @@ impl Relay<'_> {
         let pending = self.from_client.lock().expect("in-flight lock").drain();
         for p in pending {
             tracing::warn!(id = %p.raw_id, method = %p.method, "the server ended without answering");
-            self.audit
-                .record(Event {
-                    ts: crate::audit::time::now(),
-                    direction: "peta",
-                    kind: "response",
-                    method: Some(p.method.to_string()),
-                    rpc_id: Some(p.raw_id.to_string()),
-                    tool: p.tool.as_deref().map(str::to_owned),
-                    latency_us: i64::try_from(p.since.elapsed().as_micros()).ok(),
-                    is_error: Some(true),
-                    error: Some("server_exited: the server ended without answering".into()),
-                    ..Event::default()
-                })
-                .await;
+            self.audit.record(Event {
+                ts: crate::audit::time::now(),
+                direction: "peta",
+                kind: "response",
+                method: Some(p.method.to_string()),
+                rpc_id: Some(p.raw_id.to_string()),
+                tool: p.tool.as_deref().map(str::to_owned),
+                latency_us: i64::try_from(p.since.elapsed().as_micros()).ok(),
+                is_error: Some(true),
+                error: Some("server_exited: the server ended without answering".into()),
+                ..Event::default()
+            });
             let reply = envelope::error_reply(
                 Some(&p.raw_id),
                 INTERNAL_ERROR,

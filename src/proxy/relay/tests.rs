@@ -690,9 +690,16 @@ async fn every_line_is_audited_and_the_gated_row_is_bound_to_the_forwarded_bytes
     drop(h.server);
     let relay_end = h.relay.await.expect("relay");
     assert_eq!(relay_end, Ended::ServerClosed);
-    h.audit.close().await;
+    h.audit.close();
     let conn = rusqlite::Connection::open(&path).expect("open");
-    type Summary = (String, String, Option<String>, Option<String>, Option<String>, Option<bool>);
+    type Summary = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<bool>,
+    );
     let rows: Vec<Summary> = conn
         .prepare("SELECT direction, kind, tool, decision, bytes_sha256, is_error FROM events ORDER BY seq")
         .expect("prepare")
