@@ -541,7 +541,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__run)
-            opts="-h -V --server --config --grace --max-line-bytes --help --version"
+            opts="-h -V --server --config --grace --max-line-bytes --env --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -560,6 +560,10 @@ _peta() {
                     return 0
                     ;;
                 --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

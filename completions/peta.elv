@@ -34,6 +34,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand --config 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]'
             cand --grace 'Time the server gets to exit after its input closes, and again after SIGTERM (e.g. "2s", "500ms") [default: relay.shutdown_grace or 2s]'
             cand --max-line-bytes 'Longest message accepted in either direction, in bytes [default: relay.max_line_bytes or 64 MiB]'
+            cand --env 'Give the server an environment variable: a plain value or a reference such as GITHUB_TOKEN=env:GITHUB_TOKEN (repeatable; overrides the config''s entries)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

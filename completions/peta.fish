@@ -36,6 +36,7 @@ complete -c peta -n "__fish_peta_using_subcommand run" -l server -d 'Name of the
 complete -c peta -n "__fish_peta_using_subcommand run" -l config -d 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]' -r -F
 complete -c peta -n "__fish_peta_using_subcommand run" -l grace -d 'Time the server gets to exit after its input closes, and again after SIGTERM (e.g. "2s", "500ms") [default: relay.shutdown_grace or 2s]' -r
 complete -c peta -n "__fish_peta_using_subcommand run" -l max-line-bytes -d 'Longest message accepted in either direction, in bytes [default: relay.max_line_bytes or 64 MiB]' -r
+complete -c peta -n "__fish_peta_using_subcommand run" -l env -d 'Give the server an environment variable: a plain value or a reference such as GITHUB_TOKEN=env:GITHUB_TOKEN (repeatable; overrides the config\'s entries)' -r
 complete -c peta -n "__fish_peta_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c peta -n "__fish_peta_using_subcommand run" -s V -l version -d 'Print version'
 complete -c peta -n "__fish_peta_using_subcommand demo" -l verbose -d 'Print each JSON-RPC message of the session as it passes'

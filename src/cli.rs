@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// [default: relay.max_line_bytes or 64 MiB].
     #[arg(long, value_name = "BYTES")]
     pub max_line_bytes: Option<usize>,
+    /// Give the server an environment variable: a plain value or a reference such as
+    /// GITHUB_TOKEN=env:GITHUB_TOKEN (repeatable; overrides the config's entries).
+    #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env_entry)]
+    pub env: Vec<(String, String)>,
     /// The server's command and arguments; optional when the config names the command.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -137,4 +141,11 @@ pub struct ExportArgs {
     /// Write to FILE (created 0600) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+fn parse_env_entry(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))
 }

@@ -37,6 +37,8 @@ pub(crate) enum Error {
     Demo(String),
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    #[error("cannot build the server's environment: {0}")]
+    Env(#[from] crate::secrets::env::EnvError),
 }
 
 impl Error {
@@ -50,7 +52,7 @@ impl Error {
     /// The exit code for this error (see `exit_code`).
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) => exit_code::CONFIG,
+            Error::Config(_) | Error::Env(_) => exit_code::CONFIG,
             Error::Usage(_) | Error::NoCommand { .. } => exit_code::USAGE,
             Error::NotFound { .. } => exit_code::NOT_FOUND,
             Error::NotExecutable { .. } => exit_code::NOT_EXECUTABLE,
@@ -78,6 +80,7 @@ impl Error {
             }
             Error::Usage(_) => Some("see --help".into()),
             Error::Audit(e) => e.hint(),
+            Error::Env(e) => Some(e.hint()),
             Error::Spawn { .. } | Error::Io { .. } | Error::Demo(_) => None,
         }
     }

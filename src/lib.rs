@@ -28,6 +28,7 @@ mod config;
 mod error;
 pub mod exit_code;
 mod proxy;
+mod secrets;
 mod wire;
 
 use clap::Parser;

@@ -20,6 +20,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use super::db;
 use super::row::{Event, GENESIS, Row, unhex};
 use super::{AuditError, Settings};
+use crate::secrets::redact::Redactor;
 
 /// Queued events beyond which `record` writes the queue itself (backpressure).
 const QUEUE_LIMIT: usize = 16 * 1024;
@@ -32,6 +33,8 @@ const RETRY_LIMIT: usize = 100_000;
 /// A handle on the audit log of one session.
 pub(crate) struct AuditLog {
     state: State,
+    /// Injected secrets never reach a row.
+    redactor: Arc<Redactor>,
 }
 
 enum State {
@@ -63,18 +66,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl AuditLog {
     pub(crate) fn off() -> Self {
-        Self { state: State::Off }
+        Self {
+            state: State::Off,
+            redactor: Arc::default(),
+        }
     }
 
     /// Opens the log for a session; a database that cannot be opened gives a log that
     /// refuses every commit, so gated requests are denied with the reason.
-    pub(crate) fn open(settings: &Settings, session: &str, server: Option<&str>) -> Self {
+    pub(crate) fn open(
+        settings: &Settings,
+        session: &str,
+        server: Option<&str>,
+        redactor: Arc<Redactor>,
+    ) -> Self {
         let writer = match Writer::open(settings, session, server) {
             Ok(writer) => writer,
             Err(e) => {
                 let reason = e.to_string();
                 tracing::error!(error = %reason, "the audit log is unavailable; gated requests will be denied");
-                return Self::broken(reason);
+                return Self::broken(reason, redactor);
             }
         };
         let shared = Arc::new(Shared {
@@ -89,15 +100,40 @@ impl AuditLog {
         {
             Ok(thread) => Self {
                 state: State::Open(shared, Mutex::new(Some(thread))),
+                redactor,
             },
-            Err(e) => Self::broken(format!("cannot start the audit writer: {e}")),
+            Err(e) => Self::broken(format!("cannot start the audit writer: {e}"), redactor),
         }
     }
 
-    fn broken(reason: String) -> Self {
+    fn broken(reason: String, redactor: Arc<Redactor>) -> Self {
         Self {
             state: State::Broken(reason),
+            redactor,
         }
+    }
+
+    /// Every text field of a row with injected secrets replaced.
+    fn redact(&self, mut event: Event) -> Event {
+        if self.redactor.is_empty() {
+            return event;
+        }
+        for field in [
+            &mut event.method,
+            &mut event.rpc_id,
+            &mut event.tool,
+            &mut event.args,
+            &mut event.error,
+            &mut event.detail,
+            &mut event.rule,
+        ] {
+            if let Some(text) = field.as_mut()
+                && let std::borrow::Cow::Owned(clean) = self.redactor.text(text)
+            {
+                *text = clean;
+            }
+        }
+        event
     }
 
     /// Queues an event; it is written with the next group or the next commit.
@@ -105,6 +141,7 @@ impl AuditLog {
         let State::Open(shared, _) = &self.state else {
             return;
         };
+        let event = self.redact(event);
         let mut queue = lock(&shared.queue);
         queue.events.push(event);
         if queue.idle {
@@ -128,7 +165,7 @@ impl AuditLog {
         match &self.state {
             State::Off => Ok(()),
             State::Broken(reason) => Err(reason.clone()),
-            State::Open(shared, _) => shared.write(Some(event)),
+            State::Open(shared, _) => shared.write(Some(self.redact(event))),
         }
     }
 

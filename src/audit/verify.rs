@@ -217,7 +217,7 @@ mod tests {
             .build()
             .expect("runtime");
         runtime.block_on(async {
-            let log = AuditLog::open(&settings, "flip", Some("srv"));
+            let log = AuditLog::open(&settings, "flip", Some("srv"), Default::default());
             for i in 0..6 {
                 let event = Event {
                     ts: crate::audit::time::now(),
@@ -286,4 +286,3 @@ mod tests {
         );
     }
 }
-

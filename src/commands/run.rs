@@ -12,26 +12,48 @@ use crate::config::{self, Config};
 use crate::error::Error;
 use crate::proxy::session::Outcome;
 use crate::proxy::{child, session, sys};
+use crate::secrets::{self, redact::Redactor};
 
 pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     let config = config::load(args.config.as_deref())?;
     let plan = plan(args, &config)?;
     tracing::debug!(server = plan.name.as_deref(), command = ?plan.argv, "starting");
-    // Forked while peta is still single-threaded: it must exist before the runtime does.
+    // Before any secret is in memory: no core dumps, no ptrace or /proc/<pid>/environ
+    // reads by other processes of the user (the server included).
+    sys::harden();
+    // Forked while peta is still single-threaded, and before secrets are resolved, so its
+    // copy of peta's memory holds none.
     let mut watchdog = sys::Watchdog::start(plan.grace)
         .map_err(|e| Error::io("cannot start the watchdog process", e))?;
+    let env = secrets::env::build(&config.inherit_env, &plan.env)?;
+    for warning in &env.warnings {
+        tracing::warn!("{warning}");
+    }
+    let (redactor, short) = Redactor::new(env.secrets.iter().map(|(k, v)| (k.as_str(), v)));
+    for name in short {
+        tracing::warn!(
+            "{name} is shorter than {} bytes, too short to find reliably in what the server sends back; it will not be redacted",
+            secrets::redact::MIN_SCANNED
+        );
+    }
+    let redactor = Arc::new(redactor);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
     let session_id = uuid::Uuid::new_v4().simple().to_string();
     let audit = Arc::new(if config.audit.enabled {
-        AuditLog::open(&config.audit, &session_id, plan.name.as_deref())
+        AuditLog::open(
+            &config.audit,
+            &session_id,
+            plan.name.as_deref(),
+            redactor.clone(),
+        )
     } else {
         AuditLog::off()
     });
     let result = runtime.block_on(async {
-        let spawned = child::spawn(&plan.argv);
+        let spawned = child::spawn(&plan.argv, &env.vars);
         audit.record(session_start(
             &plan,
             spawned.as_ref().ok().and_then(|c| c.process.id()),
@@ -45,7 +67,14 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
             }
         };
         watchdog.guard(child.group);
-        let outcome = session::run(child, plan.limits.clone(), plan.grace, audit.clone()).await;
+        let outcome = session::run(
+            child,
+            plan.limits.clone(),
+            plan.grace,
+            audit.clone(),
+            redactor.clone(),
+        )
+        .await;
         let error = outcome.as_ref().err().map(ToString::to_string);
         audit.record(session_end(outcome.as_ref().ok(), error.as_deref()));
         audit.close();
@@ -105,6 +134,8 @@ fn session_end(outcome: Option<&Outcome>, error: Option<&str>) -> Event {
 struct Plan {
     name: Option<String>,
     argv: Vec<OsString>,
+    /// Declared environment entries: the config's, then `--env`.
+    env: Vec<(String, String)>,
     limits: crate::proxy::relay::Limits,
     grace: std::time::Duration,
 }
@@ -130,9 +161,12 @@ fn plan(args: RunArgs, config: &Config) -> Result<Plan, Error> {
     if let Some(n) = args.max_line_bytes {
         limits.max_line_bytes = n;
     }
+    let mut env = configured.map(|s| s.env.clone()).unwrap_or_default();
+    env.extend(args.env);
     Ok(Plan {
         name: args.server,
         argv,
+        env,
         limits,
         grace,
     })

@@ -21,6 +21,8 @@ pub(crate) struct Config {
     pub(crate) grace: Duration,
     pub(crate) servers: Vec<Server>,
     pub(crate) audit: audit::Settings,
+    /// Patterns of peta's own variables the child gets (`NAME` or `PREFIX*`).
+    pub(crate) inherit_env: Vec<String>,
 }
 
 /// A configured server.
@@ -28,6 +30,8 @@ pub(crate) struct Config {
 pub(crate) struct Server {
     pub(crate) name: String,
     pub(crate) command: Option<Vec<OsString>>,
+    /// Declared environment entries: plain values or references.
+    pub(crate) env: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -36,6 +40,10 @@ impl Default for Config {
             limits: Limits::default(),
             grace: DEFAULT_GRACE,
             servers: Vec::new(),
+            inherit_env: crate::secrets::env::DEFAULT_ALLOW
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             audit: audit::Settings {
                 enabled: true,
                 path: audit::db::default_path().unwrap_or_else(|| PathBuf::from("peta-audit.db")),
@@ -81,6 +89,9 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
         config.grace = parse_duration(&text).map_err(|m| invalid("relay.shutdown_grace", m))?;
     }
     config.audit = compile_audit(raw.audit, config.audit, &invalid)?;
+    if let Some(allow) = raw.defaults.inherit_env {
+        config.inherit_env = allow;
+    }
     for (name, server) in raw.servers {
         let command = match server.command {
             Some(argv) if argv.is_empty() => {
@@ -91,7 +102,11 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
             }
             other => other.map(|argv| argv.into_iter().map(OsString::from).collect()),
         };
-        config.servers.push(Server { name, command });
+        config.servers.push(Server {
+            name,
+            command,
+            env: server.env.into_iter().collect(),
+        });
     }
     Ok(config)
 }

@@ -168,6 +168,8 @@ mod tests {
         assert_eq!(config.grace, std::time::Duration::from_secs(2));
         let demo = config.server("demo").expect("demo server");
         assert!(demo.command.is_some());
+        assert_eq!(demo.env, [("DEMO_GREETING".to_owned(), "hello".to_owned())]);
+        assert!(config.inherit_env.iter().any(|p| p == "LC_*"));
     }
 
     #[cfg(unix)]

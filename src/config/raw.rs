@@ -13,6 +13,14 @@ pub(crate) struct RawConfig {
     pub(crate) servers: BTreeMap<String, RawServer>,
     #[serde(default)]
     pub(crate) audit: RawAudit,
+    #[serde(default)]
+    pub(crate) defaults: RawDefaults,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDefaults {
+    pub(crate) inherit_env: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,4 +44,6 @@ pub(crate) struct RawRelay {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
     pub(crate) command: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) env: BTreeMap<String, String>,
 }

@@ -20,13 +20,16 @@ pub(crate) struct Child {
 }
 
 /// Starts `argv` with piped stdin, stdout and stderr.
-pub(crate) fn spawn(argv: &[OsString]) -> io::Result<Child> {
+pub(crate) fn spawn(argv: &[OsString], env: &[(OsString, OsString)]) -> io::Result<Child> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no command"))?;
     let mut command = Command::new(program);
     command
         .args(args)
+        // Built, not inherited (secrets/env.rs).
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

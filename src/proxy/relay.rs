@@ -25,6 +25,7 @@ use crate::audit::row::sha256_hex;
 use crate::audit::{AuditLog, Event};
 use crate::proxy::inflight::{InFlight, Pending};
 use crate::proxy::observe::{self, CLIENT, SERVER};
+use crate::secrets::redact::Redactor;
 use crate::wire::envelope::{self, Id, Kind, Message};
 use crate::wire::framing::{Frame, LineReader};
 
@@ -63,6 +64,14 @@ pub(crate) enum Ended {
     Stopped,
 }
 
+/// What a relay runs with, besides its four streams.
+pub(crate) struct Setup {
+    pub(crate) limits: Limits,
+    pub(crate) audit: Arc<AuditLog>,
+    pub(crate) redactor: Arc<Redactor>,
+    pub(crate) signals: Arc<Signals>,
+}
+
 /// Signals between the relay and the session that runs it.
 #[derive(Default)]
 pub(crate) struct Signals {
@@ -82,6 +91,8 @@ enum Stop {
 struct Relay<'a> {
     limits: Limits,
     audit: &'a AuditLog,
+    /// Hides injected secrets in what the server sends back.
+    redactor: &'a Redactor,
     /// Requests from the client the server has not answered yet.
     from_client: Mutex<InFlight>,
     /// Requests from the server (sampling, elicitation, roots, ping) the client has not answered.
@@ -119,9 +130,7 @@ impl<W: AsyncWrite + Unpin> Outlet<W> {
 
 /// Runs the relay until the server's output ends or the client goes away.
 pub(crate) async fn run<CI, CO, SI, SO>(
-    limits: Limits,
-    audit: Arc<AuditLog>,
-    signals: Arc<Signals>,
+    setup: Setup,
     client_in: CI,
     client_out: CO,
     server_in: SI,
@@ -133,8 +142,15 @@ where
     SI: AsyncWrite + Unpin,
     SO: AsyncRead + Unpin,
 {
+    let Setup {
+        limits,
+        audit,
+        redactor,
+        signals,
+    } = setup;
     let relay = Relay {
         audit: &audit,
+        redactor: &redactor,
         from_client: Mutex::new(InFlight::new(limits.max_in_flight)),
         from_server: Mutex::new(InFlight::new(limits.max_in_flight)),
         initialized: Mutex::new(false),
@@ -425,7 +441,16 @@ impl Relay<'_> {
             match pass {
                 Ok(event) => {
                     self.audit.record(event);
-                    if to_client.send(&line).await.is_err() {
+                    // Only a message that holds a secret is rewritten; the rest pass as read.
+                    let redacted = self.redactor.json_line(&line);
+                    if redacted.is_some() {
+                        tracing::info!("redacted an injected secret from a server message");
+                    }
+                    if to_client
+                        .send(redacted.as_deref().unwrap_or(&line))
+                        .await
+                        .is_err()
+                    {
                         return Stop::ClientGone;
                     }
                 }

@@ -12,6 +12,7 @@ use super::child::Child;
 use super::relay::{self, Ended, Limits, Signals};
 use super::{stdio, sys};
 use crate::audit::AuditLog;
+use crate::secrets::redact::Redactor;
 
 /// Longest child stderr line passed on in one piece; longer lines are passed on in parts.
 const STDERR_LINE: usize = 64 * 1024;
@@ -53,14 +54,19 @@ pub(crate) async fn run(
     limits: Limits,
     grace: Duration,
     audit: Arc<AuditLog>,
+    redactor: Arc<Redactor>,
 ) -> io::Result<Outcome> {
     let mut shutdown = shutdown_signals()?;
     let signals = Arc::new(Signals::default());
-    let stderr = tokio::spawn(forward_stderr(child.stderr));
-    let mut relay = tokio::spawn(relay::run(
+    let stderr = tokio::spawn(forward_stderr(child.stderr, redactor.clone()));
+    let setup = relay::Setup {
         limits,
         audit,
-        signals.clone(),
+        redactor,
+        signals: signals.clone(),
+    };
+    let mut relay = tokio::spawn(relay::run(
+        setup,
         stdio::stdin(),
         stdio::stdout(),
         child.stdin,
@@ -137,7 +143,7 @@ async fn clear_group(group: sys::Group, grace: Duration) {
 }
 
 /// Passes the child's stderr to peta's stderr line by line.
-async fn forward_stderr<R: AsyncRead + Unpin>(stderr: R) {
+async fn forward_stderr<R: AsyncRead + Unpin>(stderr: R, redactor: Arc<Redactor>) {
     let mut reader = BufReader::with_capacity(STDERR_LINE, stderr);
     let mut out = tokio::io::stderr();
     let mut line = Vec::with_capacity(1024);
@@ -164,7 +170,7 @@ async fn forward_stderr<R: AsyncRead + Unpin>(stderr: R) {
             if !line.ends_with(b"\n") {
                 line.push(b'\n');
             }
-            if out.write_all(&line).await.is_err() {
+            if out.write_all(&redactor.bytes(&line)).await.is_err() {
                 return;
             }
             let _ = out.flush().await;

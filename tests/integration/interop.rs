@@ -65,7 +65,16 @@ fn python_sdk_against_the_demo_server_directly_and_through_peta() {
         &python,
         "demo",
         &args,
-        &[peta(), "run", "--", peta(), "demo-server"],
+        // The server's environment is built, not inherited: the variable is declared.
+        &[
+            peta(),
+            "run",
+            "--env",
+            "PETA_INTEROP_MARK=mark ✓",
+            "--",
+            peta(),
+            "demo-server",
+        ],
     );
     assert_eq!(direct, through);
     let text = through.to_string();

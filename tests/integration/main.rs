@@ -7,3 +7,4 @@ mod cli;
 mod interop;
 mod lifecycle;
 mod relay;
+mod secrets;

@@ -10,6 +10,8 @@ use tokio::task::JoinHandle;
 
 use super::*;
 use crate::audit::AuditLog;
+use crate::secrets::SecretValue;
+use crate::secrets::redact::Redactor;
 
 const PIPE: usize = 64 * 1024;
 
@@ -36,16 +38,24 @@ fn start_with(limits: Limits, pipe: usize) -> Harness {
 }
 
 fn start_audited(limits: Limits, pipe: usize, audit: AuditLog) -> Harness {
+    start_full(limits, pipe, audit, Redactor::default())
+}
+
+fn start_full(limits: Limits, pipe: usize, audit: AuditLog, redactor: Redactor) -> Harness {
     let audit = Arc::new(audit);
     let (client, relay_in) = tokio::io::duplex(pipe);
     let (relay_out, to_client) = tokio::io::duplex(pipe);
     let (relay_server_in, to_server) = tokio::io::duplex(pipe);
     let (server, relay_server_out) = tokio::io::duplex(pipe);
     let signals = Arc::new(Signals::default());
-    let relay = tokio::spawn(run(
+    let setup = Setup {
         limits,
-        audit.clone(),
-        signals.clone(),
+        audit: audit.clone(),
+        redactor: Arc::new(redactor),
+        signals: signals.clone(),
+    };
+    let relay = tokio::spawn(run(
+        setup,
         relay_in,
         relay_out,
         relay_server_in,
@@ -627,7 +637,12 @@ fn audit_settings(path: std::path::PathBuf) -> crate::audit::Settings {
 #[tokio::test]
 async fn a_tool_call_that_cannot_be_audited_is_denied_and_the_session_goes_on() {
     // A database path that cannot exist: the log is unavailable from the start.
-    let audit = AuditLog::open(&audit_settings("/dev/null/peta/audit.db".into()), "s", None);
+    let audit = AuditLog::open(
+        &audit_settings("/dev/null/peta/audit.db".into()),
+        "s",
+        None,
+        Arc::default(),
+    );
     let mut h = start_audited(Limits::default(), PIPE, audit);
     send(&mut h.client, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"delete_file\",\"arguments\":{}}}\n").await;
     let reply: serde_json::Value =
@@ -668,7 +683,12 @@ async fn a_tool_call_that_cannot_be_audited_is_denied_and_the_session_goes_on() 
 async fn every_line_is_audited_and_the_gated_row_is_bound_to_the_forwarded_bytes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("audit.db");
-    let audit = AuditLog::open(&audit_settings(path.clone()), "sess", Some("srv"));
+    let audit = AuditLog::open(
+        &audit_settings(path.clone()),
+        "sess",
+        Some("srv"),
+        Arc::default(),
+    );
     let mut h = start_audited(Limits::default(), PIPE, audit);
     let call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\",\"arguments\":{\"t\":\"x\"}}}\n";
     send(&mut h.client, call).await;
@@ -729,5 +749,28 @@ async fn every_line_is_audited_and_the_gated_row_is_bound_to_the_forwarded_bytes
         rows[2].5,
         Some(true),
         "isError of the tool result is recorded"
+    );
+}
+
+#[tokio::test]
+async fn injected_secrets_are_redacted_from_server_messages_only_when_present() {
+    let secret = SecretValue::new("canary-7f3a9b2c1d".into());
+    let (redactor, _) = Redactor::new([("API_TOKEN", &secret)]);
+    let mut h = start_full(Limits::default(), PIPE, AuditLog::off(), redactor);
+    for i in 1..=2 {
+        send(&mut h.client, &format!("{{\"jsonrpc\":\"2.0\",\"id\":{i},\"method\":\"tools/call\",\"params\":{{\"name\":\"get_env\"}}}}\n")).await;
+        line(&mut h.to_server).await;
+    }
+    send(&mut h.server, "{\"jsonrpc\":\"2.0\", \"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"API_TOKEN=canary-7f3a9b2c1d\"}],\"n\":1.50}}\n").await;
+    assert_eq!(
+        line(&mut h.to_client).await,
+        "{\"jsonrpc\":\"2.0\", \"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"API_TOKEN=[REDACTED:API_TOKEN]\"}],\"n\":1.50}}\n"
+    );
+    let clean = "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"content\":[],\"t\":\"\\u00e9\"}}\n";
+    send(&mut h.server, clean).await;
+    assert_eq!(
+        line(&mut h.to_client).await,
+        clean,
+        "a message without a secret passes as read"
     );
 }

@@ -98,6 +98,26 @@ impl Group {
     }
 }
 
+/// Makes peta non-dumpable (no core files, no ptrace attach, and `/proc/<peta>/environ` and
+/// `/proc/<peta>/mem` unreadable by other processes of the same user, the server included)
+/// and sets the core size limit to 0. The server, as a new program, is dumpable again but
+/// inherits the core limit.
+pub(crate) fn harden() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: setrlimit reads the struct.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &none);
+    }
+}
+
 /// The exit code a process ended by signal `sig` reports, by shell convention.
 pub(crate) fn signal_exit_code(status: &std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;

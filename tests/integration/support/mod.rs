@@ -78,6 +78,9 @@ impl Session {
     }
 
     pub fn start_with(command: &mut Command) -> Session {
+        if command.get_envs().all(|(k, _)| k != "XDG_STATE_HOME") {
+            command.env("XDG_STATE_HOME", state_home());
+        }
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -1,0 +1,239 @@
+//! The child's environment, built rather than inherited: the allow-listed variables of
+//! peta's own environment plus the server's declared entries, with every reference resolved
+//! before the child starts. One that cannot be resolved stops the start; the child never
+//! runs with a partial environment.
+
+use std::ffi::OsString;
+
+use super::SecretValue;
+use super::reference::{Source, looks_like_credential};
+
+/// Variables passed from peta's environment when the configuration does not say otherwise.
+/// `NAME*` matches every variable starting with NAME.
+#[cfg(not(windows))]
+pub(crate) const DEFAULT_ALLOW: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TERM", "TMPDIR", "TZ",
+];
+#[cfg(windows)]
+pub(crate) const DEFAULT_ALLOW: &[&str] = &[
+    "PATH",
+    "PATHEXT",
+    "SystemRoot",
+    "SystemDrive",
+    "windir",
+    "ComSpec",
+    "TEMP",
+    "TMP",
+    "USERPROFILE",
+    "USERNAME",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "ProgramData",
+    "ProgramFiles",
+    "ProgramFiles(x86)",
+    "HOMEDRIVE",
+    "HOMEPATH",
+];
+
+/// The environment for the child, and the injected secrets to redact.
+#[derive(Debug, Default)]
+pub(crate) struct ChildEnv {
+    pub(crate) vars: Vec<(OsString, OsString)>,
+    /// Values that came from references: `(variable, value)`.
+    pub(crate) secrets: Vec<(String, SecretValue)>,
+    /// Things the person should hear about (never containing a value).
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Why the environment could not be built.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EnvError {
+    #[error("{key}={reference}: peta's environment has no {name}")]
+    MissingEnv {
+        key: String,
+        reference: String,
+        name: String,
+    },
+    #[error("{key}={reference}: {scheme} references are not supported by this peta version")]
+    Unsupported {
+        key: String,
+        reference: String,
+        scheme: &'static str,
+    },
+    #[error("{key}: the value {why}")]
+    BadValue { key: String, why: &'static str },
+    #[error("{key}: not a valid environment variable name")]
+    BadName { key: String },
+}
+
+impl EnvError {
+    pub(crate) fn hint(&self) -> String {
+        match self {
+            EnvError::MissingEnv { name, .. } => {
+                format!("set {name} in the environment peta starts in, or change the reference")
+            }
+            EnvError::Unsupported { key, .. } => format!(
+                "give {key} with env:NAME (from peta's environment) until this backend is available"
+            ),
+            EnvError::BadValue { .. } => {
+                "environment values must be text without NUL characters".into()
+            }
+            EnvError::BadName { .. } => {
+                "names are letters, digits and _, not starting with a digit".into()
+            }
+        }
+    }
+}
+
+/// Builds the environment from `allow` (patterns over peta's own environment) and the
+/// declared `(name, entry)` pairs, later entries overriding earlier ones.
+pub(crate) fn build(allow: &[String], declared: &[(String, String)]) -> Result<ChildEnv, EnvError> {
+    let mut env = ChildEnv::default();
+    for (key, value) in std::env::vars_os() {
+        let allowed = key
+            .to_str()
+            .is_some_and(|k| allow.iter().any(|pattern| matches(pattern, k)));
+        if allowed {
+            env.vars.push((key, value));
+        }
+    }
+    for (key, entry) in declared {
+        if key.is_empty() || key.contains(['=', '\0']) {
+            return Err(EnvError::BadName { key: key.clone() });
+        }
+        let source = Source::parse(entry);
+        let value = match &source {
+            Source::Plain(value) => {
+                if looks_like_credential(key, value) {
+                    env.warnings.push(format!(
+                        "{key} holds what looks like a credential in plain text; keep it out of config files: \
+                         export it where peta starts and write {key} = \"env:{key}\" instead"
+                    ));
+                    // Still a secret to keep out of what flows back.
+                    env.secrets
+                        .push((key.clone(), SecretValue::new(value.clone())));
+                }
+                value.clone()
+            }
+            Source::Env(name) => {
+                let value = std::env::var_os(name).ok_or_else(|| EnvError::MissingEnv {
+                    key: key.clone(),
+                    reference: source.describe(),
+                    name: name.clone(),
+                })?;
+                let value = value.into_string().map_err(|_| EnvError::BadValue {
+                    key: key.clone(),
+                    why: "is not valid UTF-8",
+                })?;
+                env.secrets
+                    .push((key.clone(), SecretValue::new(value.clone())));
+                value
+            }
+            Source::Keyring(_) | Source::Age(_) => {
+                let scheme = if matches!(source, Source::Keyring(_)) {
+                    "keyring:"
+                } else {
+                    "age:"
+                };
+                return Err(EnvError::Unsupported {
+                    key: key.clone(),
+                    reference: source.describe(),
+                    scheme,
+                });
+            }
+        };
+        if value.contains('\0') {
+            return Err(EnvError::BadValue {
+                key: key.clone(),
+                why: "contains a NUL character",
+            });
+        }
+        env.vars.retain(|(k, _)| k != key.as_str());
+        env.vars.push((key.into(), value.into()));
+    }
+    Ok(env)
+}
+
+fn matches(pattern: &str, key: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => key.starts_with(prefix),
+        None => pattern == key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allow(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn only_the_allow_list_and_the_declared_entries() {
+        // PATH is set in every test environment; CARGO_PKG_NAME is set by cargo and not allowed.
+        let env = build(&allow(&["PATH", "LC_*"]), &[("A".into(), "1".into())]).expect("env");
+        let keys: Vec<_> = env
+            .vars
+            .iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert!(keys.contains(&"PATH".to_owned()));
+        assert!(
+            keys.iter()
+                .all(|k| k == "PATH" || k == "A" || k.starts_with("LC_")),
+            "{keys:?}"
+        );
+        assert!(env.secrets.is_empty());
+    }
+
+    #[test]
+    fn references_resolve_or_stop_the_start() {
+        let env = build(&[], &[("P".into(), "env:PATH".into())]).expect("env");
+        assert_eq!(env.secrets.len(), 1);
+        assert_eq!(
+            env.secrets[0].1.expose(),
+            std::env::var("PATH").expect("PATH")
+        );
+        let err = build(
+            &[],
+            &[("T".into(), "env:PETA_SURELY_UNSET_VARIABLE".into())],
+        )
+        .expect_err("missing");
+        assert!(
+            err.to_string().contains("T=env:PETA_SURELY_UNSET_VARIABLE"),
+            "{err}"
+        );
+        assert!(matches!(
+            build(&[], &[("T".into(), "keyring:gh".into())]),
+            Err(EnvError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            build(&[], &[("T".into(), "a\0b".into())]),
+            Err(EnvError::BadValue { .. })
+        ));
+        assert!(matches!(
+            build(&[], &[("A=B".into(), "x".into())]),
+            Err(EnvError::BadName { .. })
+        ));
+    }
+
+    #[test]
+    fn plain_credentials_draw_a_warning_without_the_value() {
+        let env = build(
+            &[],
+            &[(
+                "GITHUB_TOKEN".into(),
+                "ghp_abcdefghijklmnopqrstuvwxyz".into(),
+            )],
+        )
+        .expect("env");
+        assert_eq!(env.warnings.len(), 1);
+        assert!(!env.warnings[0].contains("ghp_abc"));
+        assert_eq!(
+            env.secrets.len(),
+            1,
+            "a credential-looking plain value is still redacted"
+        );
+    }
+}
