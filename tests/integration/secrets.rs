@@ -237,15 +237,27 @@ fn the_server_cannot_read_peta() {
         );
         return;
     }
+    // The build directory may not be reachable for that user: run a copy of the binary.
+    let dir = open_dir();
+    let copy = dir.path().join("peta");
+    std::fs::copy(peta(), &copy).expect("copy peta");
     let mut command = Command::new("/usr/bin/setpriv");
-    command.args(["--reuid=65534", "--regid=65534", "--clear-groups", peta()]);
+    command
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&copy);
     check_unreadable(&mut command);
 }
 
-fn check_unreadable(command: &mut Command) {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// A temporary directory any user may enter and write.
+fn open_dir() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    dir
+}
+
+fn check_unreadable(command: &mut Command) {
+    let dir = open_dir();
     let out = dir.path().join("result");
     let script = format!(
         "if cat /proc/$PPID/environ >/dev/null 2>&1; then r=readable; else r=denied; fi; \
