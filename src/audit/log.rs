@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::db;
 use super::row::{Event, GENESIS, Row, unhex};
@@ -382,14 +382,7 @@ pub(crate) fn head(conn: &Connection) -> rusqlite::Result<(i64, [u8; 32])> {
     let last: Option<(i64, String)> = conn
         .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map(Some)
-        .or_else(|e| {
-            if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        })?;
+        .optional()?;
     match last {
         None => Ok((0, GENESIS)),
         Some((seq, hash)) => {

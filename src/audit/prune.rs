@@ -5,7 +5,7 @@
 //! because that row's `prev_hash` equals the recorded hash, so rows removed any other way
 //! still show. The newest row is never pruned: the chain always has a head to extend.
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::json;
 
 use super::row::{Event, Row};
@@ -24,8 +24,7 @@ pub(crate) fn prune(
             [cutoff],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
-        .map(Some)
-        .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
+        .optional()?;
     let Some((through_seq, through_hash)) = through else {
         return Ok(0);
     };

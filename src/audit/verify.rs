@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::row::{COLUMNS, GENESIS, Row, hex, unhex};
 use super::{AuditError, log};
@@ -164,14 +164,7 @@ pub(crate) fn verify(conn: &Connection, anchors: &Path) -> Report {
                 .query_row("SELECT hash FROM events WHERE seq = ?1", [seq], |r| {
                     r.get(0)
                 })
-                .map(Some)
-                .or_else(|e| {
-                    if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
-                        Ok(None)
-                    } else {
-                        Err(e)
-                    }
-                })
+                .optional()
                 .map_err(damaged)?;
             match stored {
                 None => return Err(Problem::AnchorMissing { seq }),
