@@ -2,7 +2,7 @@
 //! terminal. These commands only read; `peta run` is the only writer.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -120,10 +120,10 @@ fn export_cmd(args: ExportArgs) -> Result<u8, Error> {
     }
 }
 
-fn rows(conn: &Connection, sql: &str, param: i64) -> Result<Vec<Row>, Error> {
+fn rows(conn: &Connection, path: &Path, sql: &str, param: i64) -> Result<Vec<Row>, Error> {
     let db_err = |e: rusqlite::Error| {
         Error::Audit(crate::audit::AuditError::Db {
-            path: PathBuf::from("audit"),
+            path: path.to_owned(),
             source: e,
         })
     };
@@ -133,9 +133,10 @@ fn rows(conn: &Connection, sql: &str, param: i64) -> Result<Vec<Row>, Error> {
 }
 
 fn tail(args: &DbArgs, lines: u32, follow: bool) -> Result<u8, Error> {
-    let (_, conn) = open(args)?;
+    let (path, conn) = open(args)?;
     let mut last = rows(
         &conn,
+        &path,
         &format!(
             "SELECT {COLUMNS} FROM (SELECT {COLUMNS} FROM events ORDER BY seq DESC LIMIT ?1) ORDER BY seq"
         ),
@@ -162,6 +163,7 @@ fn tail(args: &DbArgs, lines: u32, follow: bool) -> Result<u8, Error> {
         std::thread::sleep(Duration::from_millis(300));
         let new = rows(
             &conn,
+            &path,
             &format!("SELECT {COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1000"),
             seq,
         )?;
@@ -176,9 +178,10 @@ fn tail(args: &DbArgs, lines: u32, follow: bool) -> Result<u8, Error> {
 }
 
 fn show(args: &DbArgs, seq: i64) -> Result<u8, Error> {
-    let (_, conn) = open(args)?;
+    let (path, conn) = open(args)?;
     let Some(row) = rows(
         &conn,
+        &path,
         &format!("SELECT {COLUMNS} FROM events WHERE seq = ?1"),
         seq,
     )?
