@@ -28,6 +28,8 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run an MCP server behind peta (stdin/stdout carry the protocol)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Watch a complete session through the real relay, with peta''s demo server')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Read the audit log: verify it, export it, follow it, show a row')
+            [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keyring or the age vault instead of config files')
+            [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Create and share the age vault: one encrypted file of secrets a team can keep in git')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('demo-server', 'demo-server', [CompletionResultType]::ParameterValue, 'The demo MCP server on stdio (used by `peta demo` and the tests)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -38,7 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]')
             [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'Time the server gets to exit after its input closes, and again after SIGTERM (e.g. "2s", "500ms") [default: relay.shutdown_grace or 2s]')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest message accepted in either direction, in bytes [default: relay.max_line_bytes or 64 MiB]')
-            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Give the server an environment variable: a plain value or a reference such as GITHUB_TOKEN=env:GITHUB_TOKEN (repeatable; overrides the config''s entries)')
+            [CompletionResult]::new('--env', '--env', [CompletionResultType]::ParameterName, 'Give the server an environment variable: a plain value or a reference, GITHUB_TOKEN=keyring:github, DB_URL=age:db or HOME_DIR=env:HOME (repeatable; overrides the config''s entries)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -137,6 +139,194 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
         'peta;audit;help;help' {
             break
         }
+        'peta;secret' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store a secret. The value is read from the terminal without echo, or from stdin when it is piped (one trailing newline is dropped); never from the command line')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Say whether a secret is set; with --reveal, print its value to stdout')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List secret names, where they live and which servers use them; never values')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a secret')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Store every entry of a dotenv file, or of the `env` blocks of an MCP client config (Claude Desktop, Cursor, VS Code …), under its variable name')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;secret;set' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take [vault] from')
+            [CompletionResult]::new('--vault', '--vault', [CompletionResultType]::ParameterName, 'Use the age vault instead of the OS keyring')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;secret;get' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take [vault] from')
+            [CompletionResult]::new('--reveal', '--reveal', [CompletionResultType]::ParameterName, 'Print the value itself')
+            [CompletionResult]::new('--vault', '--vault', [CompletionResultType]::ParameterName, 'Use the age vault instead of the OS keyring')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;secret;list' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file whose servers'' references are shown')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;secret;rm' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take [vault] from')
+            [CompletionResult]::new('--vault', '--vault', [CompletionResultType]::ParameterName, 'Use the age vault instead of the OS keyring')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;secret;import' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Only the env block of this server of a client config')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take [vault] from')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace secrets that already exist')
+            [CompletionResult]::new('--vault', '--vault', [CompletionResultType]::ParameterName, 'Use the age vault instead of the OS keyring')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;secret;help' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store a secret. The value is read from the terminal without echo, or from stdin when it is piped (one trailing newline is dropped); never from the command line')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Say whether a secret is set; with --reveal, print its value to stdout')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List secret names, where they live and which servers use them; never values')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a secret')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Store every entry of a dotenv file, or of the `env` blocks of an MCP client config (Claude Desktop, Cursor, VS Code …), under its variable name')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;secret;help;set' {
+            break
+        }
+        'peta;secret;help;get' {
+            break
+        }
+        'peta;secret;help;list' {
+            break
+        }
+        'peta;secret;help;rm' {
+            break
+        }
+        'peta;secret;help;import' {
+            break
+        }
+        'peta;secret;help;help' {
+            break
+        }
+        'peta;vault' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create your age identity if you have none, and the vault if there is none')
+            [CompletionResult]::new('recipients', 'recipients', [CompletionResultType]::ParameterValue, 'Who the vault is encrypted to')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;vault;init' {
+            [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'Where to keep the new identity: a 0600 file or the OS keyring')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take [vault] from')
+            [CompletionResult]::new('--passphrase', '--passphrase', [CompletionResultType]::ParameterName, 'Protect the identity file with a passphrase typed at the terminal (asked each time the vault is opened; needs a terminal)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;vault;recipients' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Encrypt the vault to one more age public key (age1…), re-encrypting it now')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the public keys the vault is encrypted to')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Stop encrypting to a key, re-encrypting now. Rotate the secrets too: the key can still open older copies (git history, backups)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;vault;recipients;add' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'config')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;vault;recipients;list' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'config')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;vault;recipients;rm' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'config')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;vault;recipients;help' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Encrypt the vault to one more age public key (age1…), re-encrypting it now')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the public keys the vault is encrypted to')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Stop encrypting to a key, re-encrypting now. Rotate the secrets too: the key can still open older copies (git history, backups)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;vault;recipients;help;add' {
+            break
+        }
+        'peta;vault;recipients;help;list' {
+            break
+        }
+        'peta;vault;recipients;help;rm' {
+            break
+        }
+        'peta;vault;recipients;help;help' {
+            break
+        }
+        'peta;vault;help' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create your age identity if you have none, and the vault if there is none')
+            [CompletionResult]::new('recipients', 'recipients', [CompletionResultType]::ParameterValue, 'Who the vault is encrypted to')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;vault;help;init' {
+            break
+        }
+        'peta;vault;help;recipients' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Encrypt the vault to one more age public key (age1…), re-encrypting it now')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the public keys the vault is encrypted to')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Stop encrypting to a key, re-encrypting now. Rotate the secrets too: the key can still open older copies (git history, backups)')
+            break
+        }
+        'peta;vault;help;recipients;add' {
+            break
+        }
+        'peta;vault;help;recipients;list' {
+            break
+        }
+        'peta;vault;help;recipients;rm' {
+            break
+        }
+        'peta;vault;help;help' {
+            break
+        }
         'peta;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -155,6 +345,8 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run an MCP server behind peta (stdin/stdout carry the protocol)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Watch a complete session through the real relay, with peta''s demo server')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Read the audit log: verify it, export it, follow it, show a row')
+            [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keyring or the age vault instead of config files')
+            [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Create and share the age vault: one encrypted file of secrets a team can keep in git')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('demo-server', 'demo-server', [CompletionResultType]::ParameterValue, 'The demo MCP server on stdio (used by `peta demo` and the tests)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -183,6 +375,52 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             break
         }
         'peta;help;audit;show' {
+            break
+        }
+        'peta;help;secret' {
+            [CompletionResult]::new('set', 'set', [CompletionResultType]::ParameterValue, 'Store a secret. The value is read from the terminal without echo, or from stdin when it is piped (one trailing newline is dropped); never from the command line')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Say whether a secret is set; with --reveal, print its value to stdout')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List secret names, where they live and which servers use them; never values')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Remove a secret')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Store every entry of a dotenv file, or of the `env` blocks of an MCP client config (Claude Desktop, Cursor, VS Code …), under its variable name')
+            break
+        }
+        'peta;help;secret;set' {
+            break
+        }
+        'peta;help;secret;get' {
+            break
+        }
+        'peta;help;secret;list' {
+            break
+        }
+        'peta;help;secret;rm' {
+            break
+        }
+        'peta;help;secret;import' {
+            break
+        }
+        'peta;help;vault' {
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create your age identity if you have none, and the vault if there is none')
+            [CompletionResult]::new('recipients', 'recipients', [CompletionResultType]::ParameterValue, 'Who the vault is encrypted to')
+            break
+        }
+        'peta;help;vault;init' {
+            break
+        }
+        'peta;help;vault;recipients' {
+            [CompletionResult]::new('add', 'add', [CompletionResultType]::ParameterValue, 'Encrypt the vault to one more age public key (age1…), re-encrypting it now')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the public keys the vault is encrypted to')
+            [CompletionResult]::new('rm', 'rm', [CompletionResultType]::ParameterValue, 'Stop encrypting to a key, re-encrypting now. Rotate the secrets too: the key can still open older copies (git history, backups)')
+            break
+        }
+        'peta;help;vault;recipients;add' {
+            break
+        }
+        'peta;help;vault;recipients;list' {
+            break
+        }
+        'peta;help;vault;recipients;rm' {
             break
         }
         'peta;help;completions' {

@@ -25,6 +25,8 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand run 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
             cand demo 'Watch a complete session through the real relay, with peta''s demo server'
             cand audit 'Read the audit log: verify it, export it, follow it, show a row'
+            cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
+            cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -34,7 +36,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand --config 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]'
             cand --grace 'Time the server gets to exit after its input closes, and again after SIGTERM (e.g. "2s", "500ms") [default: relay.shutdown_grace or 2s]'
             cand --max-line-bytes 'Longest message accepted in either direction, in bytes [default: relay.max_line_bytes or 64 MiB]'
-            cand --env 'Give the server an environment variable: a plain value or a reference such as GITHUB_TOKEN=env:GITHUB_TOKEN (repeatable; overrides the config''s entries)'
+            cand --env 'Give the server an environment variable: a plain value or a reference, GITHUB_TOKEN=keyring:github, DB_URL=age:db or HOME_DIR=env:HOME (repeatable; overrides the config''s entries)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -120,6 +122,163 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;audit;help;help'= {
         }
+        &'peta;secret'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand set 'Store a secret. The value is read from the terminal without echo, or from stdin when it is piped (one trailing newline is dropped); never from the command line'
+            cand get 'Say whether a secret is set; with --reveal, print its value to stdout'
+            cand list 'List secret names, where they live and which servers use them; never values'
+            cand rm 'Remove a secret'
+            cand import 'Store every entry of a dotenv file, or of the `env` blocks of an MCP client config (Claude Desktop, Cursor, VS Code …), under its variable name'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;secret;set'= {
+            cand --config 'Configuration file to take [vault] from'
+            cand --vault 'Use the age vault instead of the OS keyring'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;secret;get'= {
+            cand --config 'Configuration file to take [vault] from'
+            cand --reveal 'Print the value itself'
+            cand --vault 'Use the age vault instead of the OS keyring'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;secret;list'= {
+            cand --config 'Configuration file whose servers'' references are shown'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;secret;rm'= {
+            cand --config 'Configuration file to take [vault] from'
+            cand --vault 'Use the age vault instead of the OS keyring'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;secret;import'= {
+            cand --server 'Only the env block of this server of a client config'
+            cand --config 'Configuration file to take [vault] from'
+            cand --force 'Replace secrets that already exist'
+            cand --vault 'Use the age vault instead of the OS keyring'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;secret;help'= {
+            cand set 'Store a secret. The value is read from the terminal without echo, or from stdin when it is piped (one trailing newline is dropped); never from the command line'
+            cand get 'Say whether a secret is set; with --reveal, print its value to stdout'
+            cand list 'List secret names, where they live and which servers use them; never values'
+            cand rm 'Remove a secret'
+            cand import 'Store every entry of a dotenv file, or of the `env` blocks of an MCP client config (Claude Desktop, Cursor, VS Code …), under its variable name'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;secret;help;set'= {
+        }
+        &'peta;secret;help;get'= {
+        }
+        &'peta;secret;help;list'= {
+        }
+        &'peta;secret;help;rm'= {
+        }
+        &'peta;secret;help;import'= {
+        }
+        &'peta;secret;help;help'= {
+        }
+        &'peta;vault'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand init 'Create your age identity if you have none, and the vault if there is none'
+            cand recipients 'Who the vault is encrypted to'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;vault;init'= {
+            cand --identity 'Where to keep the new identity: a 0600 file or the OS keyring'
+            cand --config 'Configuration file to take [vault] from'
+            cand --passphrase 'Protect the identity file with a passphrase typed at the terminal (asked each time the vault is opened; needs a terminal)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;vault;recipients'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand add 'Encrypt the vault to one more age public key (age1…), re-encrypting it now'
+            cand list 'Show the public keys the vault is encrypted to'
+            cand rm 'Stop encrypting to a key, re-encrypting now. Rotate the secrets too: the key can still open older copies (git history, backups)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;vault;recipients;add'= {
+            cand --config 'config'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;vault;recipients;list'= {
+            cand --config 'config'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;vault;recipients;rm'= {
+            cand --config 'config'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;vault;recipients;help'= {
+            cand add 'Encrypt the vault to one more age public key (age1…), re-encrypting it now'
+            cand list 'Show the public keys the vault is encrypted to'
+            cand rm 'Stop encrypting to a key, re-encrypting now. Rotate the secrets too: the key can still open older copies (git history, backups)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;vault;recipients;help;add'= {
+        }
+        &'peta;vault;recipients;help;list'= {
+        }
+        &'peta;vault;recipients;help;rm'= {
+        }
+        &'peta;vault;recipients;help;help'= {
+        }
+        &'peta;vault;help'= {
+            cand init 'Create your age identity if you have none, and the vault if there is none'
+            cand recipients 'Who the vault is encrypted to'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;vault;help;init'= {
+        }
+        &'peta;vault;help;recipients'= {
+            cand add 'Encrypt the vault to one more age public key (age1…), re-encrypting it now'
+            cand list 'Show the public keys the vault is encrypted to'
+            cand rm 'Stop encrypting to a key, re-encrypting now. Rotate the secrets too: the key can still open older copies (git history, backups)'
+        }
+        &'peta;vault;help;recipients;add'= {
+        }
+        &'peta;vault;help;recipients;list'= {
+        }
+        &'peta;vault;help;recipients;rm'= {
+        }
+        &'peta;vault;help;help'= {
+        }
         &'peta;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -136,6 +295,8 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand run 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
             cand demo 'Watch a complete session through the real relay, with peta''s demo server'
             cand audit 'Read the audit log: verify it, export it, follow it, show a row'
+            cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
+            cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -157,6 +318,40 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;audit;tail'= {
         }
         &'peta;help;audit;show'= {
+        }
+        &'peta;help;secret'= {
+            cand set 'Store a secret. The value is read from the terminal without echo, or from stdin when it is piped (one trailing newline is dropped); never from the command line'
+            cand get 'Say whether a secret is set; with --reveal, print its value to stdout'
+            cand list 'List secret names, where they live and which servers use them; never values'
+            cand rm 'Remove a secret'
+            cand import 'Store every entry of a dotenv file, or of the `env` blocks of an MCP client config (Claude Desktop, Cursor, VS Code …), under its variable name'
+        }
+        &'peta;help;secret;set'= {
+        }
+        &'peta;help;secret;get'= {
+        }
+        &'peta;help;secret;list'= {
+        }
+        &'peta;help;secret;rm'= {
+        }
+        &'peta;help;secret;import'= {
+        }
+        &'peta;help;vault'= {
+            cand init 'Create your age identity if you have none, and the vault if there is none'
+            cand recipients 'Who the vault is encrypted to'
+        }
+        &'peta;help;vault;init'= {
+        }
+        &'peta;help;vault;recipients'= {
+            cand add 'Encrypt the vault to one more age public key (age1…), re-encrypting it now'
+            cand list 'Show the public keys the vault is encrypted to'
+            cand rm 'Stop encrypting to a key, re-encrypting now. Rotate the secrets too: the key can still open older copies (git history, backups)'
+        }
+        &'peta;help;vault;recipients;add'= {
+        }
+        &'peta;help;vault;recipients;list'= {
+        }
+        &'peta;help;vault;recipients;rm'= {
         }
         &'peta;help;completions'= {
         }

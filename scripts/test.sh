@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: installs the real peers the end-to-end tests
-# drive (the official MCP Python SDK from PyPI, server-everything from npm) into .e2e/, then
-# runs every test. Safe to run again: installed peers are reused.
+# drive (the official MCP Python SDK from PyPI, server-everything from npm) into .e2e/, and
+# gnome-keyring from Debian packages for the Secret Service tests, then runs every test.
+# Safe to run again: installed peers are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,23 @@ need python3 "Python 3.10+ for the MCP Python SDK client"
 need node "Node.js for @modelcontextprotocol/server-everything"
 need npm "npm for @modelcontextprotocol/server-everything"
 need bash "lifecycle tests"
+
+# A real Secret Service for the keyring tests: each test starts its own D-Bus session with
+# an unlocked gnome-keyring.
+if ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        log "installing gnome-keyring (Debian packages)"
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            gnome-keyring dbus dbus-daemon >/dev/null
+    else
+        echo "error: gnome-keyring is required for the keyring tests (install it with your package manager)" >&2
+        exit 1
+    fi
+fi
+need dbus-run-session "the keyring tests (package dbus)"
 
 if [ ! -x "$E2E/venv/bin/python" ] || ! "$E2E/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null; then
     log "installing the MCP Python SDK (mcp==$MCP_PY_VERSION) into .e2e/venv"
@@ -38,6 +56,7 @@ fi
 
 export PETA_E2E_PYTHON="$E2E/venv/bin/python"
 export PETA_E2E_EVERYTHING="$EVERYTHING"
+export PETA_E2E_KEYRING="$(command -v gnome-keyring-daemon)"
 export PETA_E2E_REQUIRED=1
 unset PETA_CONFIG PETA_LOG
 

@@ -28,6 +28,12 @@ pub enum Command {
     /// Read the audit log: verify it, export it, follow it, show a row.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Keep API keys in the OS keyring or the age vault instead of config files.
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Create and share the age vault: one encrypted file of secrets a team can keep in git.
+    #[command(subcommand)]
+    Vault(VaultCommand),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -54,8 +60,9 @@ pub struct RunArgs {
     /// [default: relay.max_line_bytes or 64 MiB].
     #[arg(long, value_name = "BYTES")]
     pub max_line_bytes: Option<usize>,
-    /// Give the server an environment variable: a plain value or a reference such as
-    /// GITHUB_TOKEN=env:GITHUB_TOKEN (repeatable; overrides the config's entries).
+    /// Give the server an environment variable: a plain value or a reference,
+    /// GITHUB_TOKEN=keyring:github, DB_URL=age:db or HOME_DIR=env:HOME (repeatable;
+    /// overrides the config's entries).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env_entry)]
     pub env: Vec<(String, String)>,
     /// The server's command and arguments; optional when the config names the command.
@@ -141,6 +148,119 @@ pub struct ExportArgs {
     /// Write to FILE (created 0600) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Where a secret lives.
+#[derive(Debug, clap::Args)]
+pub struct BackendArgs {
+    /// Use the age vault instead of the OS keyring.
+    #[arg(long)]
+    pub vault: bool,
+    /// Configuration file to take [vault] from.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Store a secret. The value is read from the terminal without echo, or from stdin
+    /// when it is piped (one trailing newline is dropped); never from the command line.
+    ///
+    /// Example: peta secret set github   then in the config: GITHUB_TOKEN = "keyring:github"
+    Set {
+        /// The secret's name, used in references (keyring:NAME, age:NAME).
+        name: String,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Say whether a secret is set; with --reveal, print its value to stdout.
+    Get {
+        name: String,
+        /// Print the value itself.
+        #[arg(long)]
+        reveal: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// List secret names, where they live and which servers use them; never values.
+    List {
+        /// Configuration file whose servers' references are shown.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Remove a secret.
+    Rm {
+        name: String,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+    /// Store every entry of a dotenv file, or of the `env` blocks of an MCP client config
+    /// (Claude Desktop, Cursor, VS Code …), under its variable name.
+    ///
+    /// Existing secrets are kept unless --force. Prints the references to put in peta's config.
+    Import {
+        /// A dotenv file (NAME=value lines) or a client's JSON config.
+        file: PathBuf,
+        /// Only the env block of this server of a client config.
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+        /// Replace secrets that already exist.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        backend: BackendArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Create your age identity if you have none, and the vault if there is none.
+    ///
+    /// Prints your public key: give it to a teammate who can open a shared vault, so they
+    /// can add you with `peta vault recipients add`.
+    Init {
+        /// Where to keep the new identity: a 0600 file or the OS keyring.
+        #[arg(long, value_enum, default_value = "file")]
+        identity: IdentityStore,
+        /// Protect the identity file with a passphrase typed at the terminal (asked each
+        /// time the vault is opened; needs a terminal).
+        #[arg(long)]
+        passphrase: bool,
+        /// Configuration file to take [vault] from.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Who the vault is encrypted to.
+    #[command(subcommand)]
+    Recipients(RecipientsCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IdentityStore {
+    File,
+    Keyring,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecipientsCommand {
+    /// Encrypt the vault to one more age public key (age1…), re-encrypting it now.
+    Add {
+        key: String,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Show the public keys the vault is encrypted to.
+    List {
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Stop encrypting to a key, re-encrypting now. Rotate the secrets too: the key can
+    /// still open older copies (git history, backups).
+    Rm {
+        key: String,
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 fn parse_env_entry(text: &str) -> Result<(String, String), String> {

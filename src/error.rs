@@ -37,8 +37,14 @@ pub(crate) enum Error {
     Demo(String),
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
-    #[error("cannot build the server's environment: {0}")]
+    #[error("cannot build the server's environment")]
     Env(#[from] crate::secrets::env::EnvError),
+    #[error("{message}")]
+    Secret {
+        message: String,
+        hint: String,
+        code: u8,
+    },
 }
 
 impl Error {
@@ -53,6 +59,7 @@ impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Env(_) => exit_code::CONFIG,
+            Error::Secret { code, .. } => *code,
             Error::Usage(_) | Error::NoCommand { .. } => exit_code::USAGE,
             Error::NotFound { .. } => exit_code::NOT_FOUND,
             Error::NotExecutable { .. } => exit_code::NOT_EXECUTABLE,
@@ -81,6 +88,7 @@ impl Error {
             Error::Usage(_) => Some("see --help".into()),
             Error::Audit(e) => e.hint(),
             Error::Env(e) => Some(e.hint()),
+            Error::Secret { hint, .. } => Some(hint.clone()),
             Error::Spawn { .. } | Error::Io { .. } | Error::Demo(_) => None,
         }
     }

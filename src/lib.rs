@@ -27,8 +27,10 @@ pub mod commands;
 mod config;
 mod error;
 pub mod exit_code;
+mod files;
 mod proxy;
 mod secrets;
+mod tty;
 mod wire;
 
 use clap::Parser;
@@ -53,6 +55,8 @@ pub fn main() -> u8 {
         Command::Run(args) => commands::run::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Audit(command) => commands::audit::run(command),
+        Command::Secret(command) => commands::secret::run(command),
+        Command::Vault(command) => commands::vault::run(command),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::DemoServer => commands::demo_server::run(),
     };

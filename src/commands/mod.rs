@@ -5,3 +5,5 @@ pub mod completions;
 pub(crate) mod demo;
 pub(crate) mod demo_server;
 pub(crate) mod run;
+pub(crate) mod secret;
+pub(crate) mod vault;

@@ -25,7 +25,9 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     // copy of peta's memory holds none.
     let mut watchdog = sys::Watchdog::start(plan.grace)
         .map_err(|e| Error::io("cannot start the watchdog process", e))?;
-    let env = secrets::env::build(&config.inherit_env, &plan.env)?;
+    let mut stores = secrets::Stores::new(config.vault.clone());
+    let env = secrets::env::build(&config.inherit_env, &plan.env, &mut stores)?;
+    drop(stores);
     for warning in &env.warnings {
         tracing::warn!("{warning}");
     }

@@ -10,6 +10,7 @@ use super::error::ConfigError;
 use super::raw::{RawAudit, RawConfig};
 use crate::audit;
 use crate::proxy::relay::Limits;
+use crate::secrets::vault;
 
 /// Default time a server gets to exit after its input closes, and again after SIGTERM.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(2);
@@ -23,6 +24,7 @@ pub(crate) struct Config {
     pub(crate) audit: audit::Settings,
     /// Patterns of peta's own variables the child gets (`NAME` or `PREFIX*`).
     pub(crate) inherit_env: Vec<String>,
+    pub(crate) vault: vault::Settings,
 }
 
 /// A configured server.
@@ -50,6 +52,7 @@ impl Default for Config {
                 sync: audit::Sync::Normal,
                 retain: None,
             },
+            vault: vault::Settings::default(),
         }
     }
 }
@@ -89,6 +92,18 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
         config.grace = parse_duration(&text).map_err(|m| invalid("relay.shutdown_grace", m))?;
     }
     config.audit = compile_audit(raw.audit, config.audit, &invalid)?;
+    if let Some(path) = raw.vault.path {
+        config.vault.path = expand_home(&path)
+            .ok_or_else(|| invalid("vault.path", "starts with ~ but HOME is not set".into()))?;
+    }
+    if let Some(identity) = raw.vault.identity {
+        config.vault.identity = Some(vault::IdentitySource::parse(&identity).ok_or_else(|| {
+            invalid(
+                "vault.identity",
+                format!("{identity:?} is neither a file path nor keyring:NAME"),
+            )
+        })?);
+    }
     if let Some(allow) = raw.defaults.inherit_env {
         config.inherit_env = allow;
     }

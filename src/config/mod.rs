@@ -5,6 +5,6 @@ mod error;
 mod load;
 mod raw;
 
-pub(crate) use compile::{Config, parse_duration};
+pub(crate) use compile::{Config, expand_home, parse_duration};
 pub(crate) use error::ConfigError;
 pub(crate) use load::load;

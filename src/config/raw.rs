@@ -15,6 +15,15 @@ pub(crate) struct RawConfig {
     pub(crate) audit: RawAudit,
     #[serde(default)]
     pub(crate) defaults: RawDefaults,
+    #[serde(default)]
+    pub(crate) vault: RawVault,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawVault {
+    pub(crate) path: Option<String>,
+    pub(crate) identity: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -54,11 +54,12 @@ pub(crate) enum EnvError {
         reference: String,
         name: String,
     },
-    #[error("{key}={reference}: {scheme} references are not supported by this peta version")]
-    Unsupported {
+    #[error("{key}={reference}: {reason}")]
+    Unresolved {
         key: String,
         reference: String,
-        scheme: &'static str,
+        reason: String,
+        hint: String,
     },
     #[error("{key}: the value {why}")]
     BadValue { key: String, why: &'static str },
@@ -72,9 +73,7 @@ impl EnvError {
             EnvError::MissingEnv { name, .. } => {
                 format!("set {name} in the environment peta starts in, or change the reference")
             }
-            EnvError::Unsupported { key, .. } => format!(
-                "give {key} with env:NAME (from peta's environment) until this backend is available"
-            ),
+            EnvError::Unresolved { hint, .. } => hint.clone(),
             EnvError::BadValue { .. } => {
                 "environment values must be text without NUL characters".into()
             }
@@ -85,9 +84,26 @@ impl EnvError {
     }
 }
 
+/// Why a backend could not give a value: the reason and the fix, never the value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unavailable {
+    pub(crate) reason: String,
+    pub(crate) hint: String,
+}
+
+/// Where `keyring:` and `age:` references are looked up.
+pub(crate) trait Backends {
+    fn keyring(&mut self, name: &str) -> Result<SecretValue, Unavailable>;
+    fn vault(&mut self, name: &str) -> Result<SecretValue, Unavailable>;
+}
+
 /// Builds the environment from `allow` (patterns over peta's own environment) and the
 /// declared `(name, entry)` pairs, later entries overriding earlier ones.
-pub(crate) fn build(allow: &[String], declared: &[(String, String)]) -> Result<ChildEnv, EnvError> {
+pub(crate) fn build(
+    allow: &[String],
+    declared: &[(String, String)],
+    backends: &mut dyn Backends,
+) -> Result<ChildEnv, EnvError> {
     let mut env = ChildEnv::default();
     for (key, value) in std::env::vars_os() {
         let allowed = key
@@ -106,8 +122,8 @@ pub(crate) fn build(allow: &[String], declared: &[(String, String)]) -> Result<C
             Source::Plain(value) => {
                 if looks_like_credential(key, value) {
                     env.warnings.push(format!(
-                        "{key} holds what looks like a credential in plain text; keep it out of config files: \
-                         export it where peta starts and write {key} = \"env:{key}\" instead"
+                        "{key} holds what looks like a credential in plain text; move it into the keyring \
+                         with `peta secret set {key}` and write {key} = \"keyring:{key}\" instead"
                     ));
                     // Still a secret to keep out of what flows back.
                     env.secrets
@@ -129,17 +145,21 @@ pub(crate) fn build(allow: &[String], declared: &[(String, String)]) -> Result<C
                     .push((key.clone(), SecretValue::new(value.clone())));
                 value
             }
-            Source::Keyring(_) | Source::Age(_) => {
-                let scheme = if matches!(source, Source::Keyring(_)) {
-                    "keyring:"
+            Source::Keyring(name) | Source::Age(name) => {
+                let found = if matches!(source, Source::Keyring(_)) {
+                    backends.keyring(name)
                 } else {
-                    "age:"
+                    backends.vault(name)
                 };
-                return Err(EnvError::Unsupported {
+                let secret = found.map_err(|u| EnvError::Unresolved {
                     key: key.clone(),
                     reference: source.describe(),
-                    scheme,
-                });
+                    reason: u.reason,
+                    hint: u.hint,
+                })?;
+                let value = secret.expose().to_owned();
+                env.secrets.push((key.clone(), secret));
+                value
             }
         };
         if value.contains('\0') {
@@ -167,6 +187,34 @@ mod tests {
 
     fn allow(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// A keyring holding `gh` and a vault holding `db`.
+    struct Fake;
+
+    impl Backends for Fake {
+        fn keyring(&mut self, name: &str) -> Result<SecretValue, Unavailable> {
+            match name {
+                "gh" => Ok(SecretValue::new("ghp_from_the_keyring".into())),
+                _ => Err(Unavailable {
+                    reason: "there is no such item".into(),
+                    hint: format!("store it with `peta secret set {name}`"),
+                }),
+            }
+        }
+        fn vault(&mut self, name: &str) -> Result<SecretValue, Unavailable> {
+            match name {
+                "db" => Ok(SecretValue::new("postgres://from-the-vault".into())),
+                _ => Err(Unavailable {
+                    reason: "the vault holds no such secret".into(),
+                    hint: "add it".into(),
+                }),
+            }
+        }
+    }
+
+    fn build(allow: &[String], declared: &[(String, String)]) -> Result<ChildEnv, EnvError> {
+        super::build(allow, declared, &mut Fake)
     }
 
     #[test]
@@ -204,10 +252,31 @@ mod tests {
             err.to_string().contains("T=env:PETA_SURELY_UNSET_VARIABLE"),
             "{err}"
         );
-        assert!(matches!(
-            build(&[], &[("T".into(), "keyring:gh".into())]),
-            Err(EnvError::Unsupported { .. })
-        ));
+        let env = build(
+            &[],
+            &[
+                ("GH".into(), "keyring:gh".into()),
+                ("DB".into(), "age:db".into()),
+            ],
+        )
+        .expect("both resolve");
+        let names: Vec<_> = env.secrets.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["GH", "DB"]);
+        assert!(
+            env.vars
+                .iter()
+                .any(|(k, v)| k == "DB" && v == "postgres://from-the-vault")
+        );
+        let err = build(
+            &[],
+            &[
+                ("GH".into(), "keyring:gh".into()),
+                ("X".into(), "keyring:missing".into()),
+            ],
+        )
+        .expect_err("one missing stops the start");
+        assert_eq!(err.to_string(), "X=keyring:missing: there is no such item");
+        assert!(err.hint().contains("peta secret set missing"));
         assert!(matches!(
             build(&[], &[("T".into(), "a\0b".into())]),
             Err(EnvError::BadValue { .. })

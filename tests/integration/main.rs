@@ -7,4 +7,5 @@ mod cli;
 mod interop;
 mod lifecycle;
 mod relay;
+mod secret_cli;
 mod secrets;

@@ -3,6 +3,7 @@
 //! the client, not to stderr at trace level, not into the audit database, its WAL or its
 //! exports; peta itself cannot be read by the server it starts.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -10,7 +11,9 @@ use std::time::Duration;
 use base64::Engine;
 use serde_json::json;
 
-use crate::support::{Session, external, peta, peta_command, required, wait_for_file};
+use crate::support::{
+    SecretService, Session, external, peta, peta_command, required, wait_for_file,
+};
 
 /// Every encoding the redactor promises to catch, for a raw scan.
 fn encodings(secret: &str) -> Vec<Vec<u8>> {
@@ -43,9 +46,107 @@ fn canary() -> String {
     format!("canary-{}", uuid::Uuid::new_v4().simple())
 }
 
+/// A canary stored in one backend, and how a command reaches that backend.
+struct Injected {
+    reference: String,
+    apply: Box<dyn Fn(&mut Command)>,
+    _keep: Option<Box<dyn std::any::Any>>,
+}
+
+/// Stores `secret` through `peta secret set` (stdin, never argv) in `backend`.
+fn inject(backend: &str, secret: &str) -> Option<Injected> {
+    let store = |apply: &dyn Fn(&mut Command), args: &[&str]| {
+        let mut command = peta_command();
+        apply(&mut command);
+        let mut child = command
+            .args(["secret", "set", "canary"])
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("secret set");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{secret}\n").as_bytes())
+            .expect("value");
+        let out = child.wait_with_output().expect("secret set");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    match backend {
+        "env" => {
+            let secret = secret.to_owned();
+            Some(Injected {
+                reference: "env:PETA_CANARY".into(),
+                apply: Box::new(move |c| {
+                    c.env("PETA_CANARY", &secret);
+                }),
+                _keep: None,
+            })
+        }
+        "keyring" => {
+            let service = std::rc::Rc::new(SecretService::start()?);
+            let kept = service.clone();
+            let apply = move |c: &mut Command| {
+                service.apply(c);
+            };
+            store(&apply, &[]);
+            Some(Injected {
+                reference: "keyring:canary".into(),
+                apply: Box::new(apply),
+                _keep: Some(Box::new(kept)),
+            })
+        }
+        "age" => {
+            let data = std::rc::Rc::new(tempfile::tempdir().expect("data dir"));
+            let kept = data.clone();
+            let apply = move |c: &mut Command| {
+                c.env("XDG_DATA_HOME", data.path());
+            };
+            let mut init = peta_command();
+            apply(&mut init);
+            let out = init.args(["vault", "init"]).output().expect("vault init");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            store(&apply, &["--vault"]);
+            Some(Injected {
+                reference: "age:canary".into(),
+                apply: Box::new(apply),
+                _keep: Some(Box::new(kept)),
+            })
+        }
+        other => panic!("no backend {other}"),
+    }
+}
+
 #[test]
-fn an_injected_canary_never_flows_back() {
+fn a_canary_from_the_environment_never_flows_back() {
+    canary_never_flows_back("env");
+}
+
+#[test]
+fn a_canary_from_the_keyring_never_flows_back() {
+    canary_never_flows_back("keyring");
+}
+
+#[test]
+fn a_canary_from_the_vault_never_flows_back() {
+    canary_never_flows_back("age");
+}
+
+fn canary_never_flows_back(backend: &str) {
     let secret = canary();
+    let Some(injected) = inject(backend, &secret) else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("audit.db");
     let config = dir.path().join("peta.toml");
@@ -56,14 +157,14 @@ fn an_injected_canary_never_flows_back() {
         peta()
     );
     let mut command = peta_command();
+    (injected.apply)(&mut command);
     command
-        .env("PETA_CANARY", &secret)
         .env("PETA_LOG", "trace")
         .args(["run", "--config"])
         .arg(&config)
         .args([
             "--env",
-            "API_TOKEN=env:PETA_CANARY",
+            &format!("API_TOKEN={}", injected.reference),
             "--",
             "sh",
             "-c",
@@ -120,19 +221,20 @@ fn an_injected_canary_never_flows_back() {
             "{format}: the echo row keeps its redacted arguments"
         );
     }
+    everything_get_env_is_redacted(&injected, &secret);
 }
 
-#[test]
-fn server_everything_get_env_is_redacted() {
+/// server-everything's get-env returns the server's whole environment.
+fn everything_get_env_is_redacted(injected: &Injected, secret: &str) {
     let Some(everything) = external("PETA_E2E_EVERYTHING") else {
         return;
     };
-    let secret = canary();
     let mut command = peta_command();
-    command.env("PETA_CANARY", &secret).args([
+    (injected.apply)(&mut command);
+    command.args([
         "run",
         "--env",
-        "GITHUB_TOKEN=env:PETA_CANARY",
+        &format!("GITHUB_TOKEN={}", injected.reference),
         "--",
         "node",
         &everything,
@@ -150,9 +252,10 @@ fn server_everything_get_env_is_redacted() {
     };
     let text = String::from_utf8_lossy(&raw);
     assert!(text.contains("[REDACTED:GITHUB_TOKEN]"), "{text}");
-    assert_no_canary("server-everything's get-env result", &raw, &secret);
+    assert_no_canary("server-everything's get-env result", &raw, secret);
     s.close_stdin();
     s.wait(Duration::from_secs(10));
+    assert_no_canary("peta's stderr", s.stderr().as_bytes(), secret);
 }
 
 #[test]

@@ -261,3 +261,97 @@ pub fn assert_gone_within(pids: &[i32], limit: Duration) -> Duration {
     }
     start.elapsed()
 }
+
+/// A real Secret Service for one test: a private D-Bus session bus and a gnome-keyring
+/// daemon with an unlocked login keyring, in a throwaway HOME. Commands join it with
+/// [`SecretService::apply`].
+pub struct SecretService {
+    bus: Child,
+    daemon: Child,
+    home: tempfile::TempDir,
+    address: String,
+}
+
+impl SecretService {
+    /// `None` (the test skips) when gnome-keyring is not installed and the run allows it.
+    pub fn start() -> Option<SecretService> {
+        let daemon_path = external("PETA_E2E_KEYRING")?;
+        let home = tempfile::tempdir().expect("home");
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (package dbus-daemon)");
+        let mut address = String::new();
+        BufReader::new(bus.stdout.take().expect("stdout"))
+            .read_line(&mut address)
+            .expect("bus address");
+        let address = address.trim().to_owned();
+        assert!(address.starts_with("unix:"), "bus address {address:?}");
+        let mut daemon = Command::new(daemon_path)
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("HOME", home.path())
+            .env_remove("XDG_RUNTIME_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon");
+        // A non-empty password: an empty one makes gnome-keyring ask a GUI prompter.
+        daemon
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"test-keyring-password")
+            .expect("unlock");
+        let service = SecretService {
+            bus,
+            daemon,
+            home,
+            address,
+        };
+        service.wait_ready();
+        Some(service)
+    }
+
+    /// Points a command at this bus.
+    pub fn apply<'a>(&self, command: &'a mut Command) -> &'a mut Command {
+        command
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("HOME", self.home.path())
+    }
+
+    /// Waits until the secrets interface answers on the bus.
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let out = Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+                .output();
+            if out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("gnome-keyring never took org.freedesktop.secrets");
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        for child in [&mut self.daemon, &mut self.bus] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
