@@ -404,3 +404,82 @@ fn import_a_client_config_into_the_vault() {
     );
     assert_eq!(reveal(&person), "postgres://u:changed@h/db");
 }
+
+#[test]
+fn a_passphrase_protected_identity_asks_at_the_terminal_only() {
+    let repo = tempfile::tempdir().expect("repo");
+    let person = Person::new(&repo.path().join("vault.age"));
+    let on_tty = |script: &[(&str, &str)], args: &[&str]| {
+        let mut command = Command::new(crate::support::python());
+        command.arg(crate::support::fixture("on_tty.py"));
+        for (expect, answer) in script {
+            command.args(["--expect", expect, "--answer", answer]);
+        }
+        command
+            .arg("--")
+            .arg(crate::support::peta())
+            .args(args)
+            .env("XDG_DATA_HOME", person.data.path())
+            .env("PETA_CONFIG", &person.config)
+            .env("XDG_STATE_HOME", person.data.path())
+            .output()
+            .expect("on_tty.py")
+    };
+    let passphrase = "correct horse battery";
+    let out = on_tty(
+        &[
+            ("Passphrase for the new identity", passphrase),
+            ("Repeat it", passphrase),
+        ],
+        &["vault", "init", "--passphrase"],
+    );
+    let transcript = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{transcript}");
+    assert!(
+        !transcript.contains(passphrase),
+        "the passphrase was echoed: {transcript}"
+    );
+    let identity = std::fs::read_to_string(person.identity_file()).expect("identity");
+    assert!(identity.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"));
+    assert!(!identity.contains("AGE-SECRET-KEY"));
+
+    let value = "typed-at-the-terminal-0123";
+    let out = on_tty(
+        &[("Passphrase for", passphrase), ("Value for typed", value)],
+        &["secret", "set", "typed", "--vault"],
+    );
+    let transcript = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{transcript}");
+    assert!(
+        !transcript.contains(value) && !transcript.contains(passphrase),
+        "{transcript}"
+    );
+
+    // A wrong passphrase opens nothing.
+    let out = on_tty(
+        &[("Passphrase for", "wrong guess")],
+        &["secret", "get", "typed", "--vault", "--reveal"],
+    );
+    assert_eq!(out.status.code(), Some(125), "{}", text(&out.stdout));
+    assert!(!text(&out.stdout).contains(value));
+
+    // With no terminal (as under a GUI client) the start stops with a reason, no prompt.
+    let marker = person.data.path().join("ran");
+    let out = Command::new("setsid")
+        .arg(crate::support::peta())
+        .args(["run", "--env", "T=age:typed", "--", "touch"])
+        .arg(&marker)
+        .env("XDG_DATA_HOME", person.data.path())
+        .env("PETA_CONFIG", &person.config)
+        .env("XDG_STATE_HOME", person.data.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("setsid");
+    assert_eq!(out.status.code(), Some(78));
+    assert!(
+        text(&out.stderr).contains("no terminal"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!marker.exists());
+}
