@@ -31,6 +31,9 @@ _peta() {
             peta,help)
                 cmd="peta__subcmd__help"
                 ;;
+            peta,policy)
+                cmd="peta__subcmd__policy"
+                ;;
             peta,run)
                 cmd="peta__subcmd__run"
                 ;;
@@ -79,6 +82,9 @@ _peta() {
             peta__subcmd__help,help)
                 cmd="peta__subcmd__help__subcmd__help"
                 ;;
+            peta__subcmd__help,policy)
+                cmd="peta__subcmd__help__subcmd__policy"
+                ;;
             peta__subcmd__help,run)
                 cmd="peta__subcmd__help__subcmd__run"
                 ;;
@@ -94,6 +100,21 @@ _peta() {
             peta__subcmd__help__subcmd__audit,verify)
                 cmd="peta__subcmd__help__subcmd__audit__subcmd__verify"
                 ;;
+            peta__subcmd__help__subcmd__policy,test)
+                cmd="peta__subcmd__help__subcmd__policy__subcmd__test"
+                ;;
+            peta__subcmd__policy,help)
+                cmd="peta__subcmd__policy__subcmd__help"
+                ;;
+            peta__subcmd__policy,test)
+                cmd="peta__subcmd__policy__subcmd__test"
+                ;;
+            peta__subcmd__policy__subcmd__help,help)
+                cmd="peta__subcmd__policy__subcmd__help__subcmd__help"
+                ;;
+            peta__subcmd__policy__subcmd__help,test)
+                cmd="peta__subcmd__policy__subcmd__help__subcmd__test"
+                ;;
             *)
                 ;;
         esac
@@ -101,7 +122,7 @@ _peta() {
 
     case "${cmd}" in
         peta)
-            opts="-h -V --help --version run demo audit completions demo-server help"
+            opts="-h -V --help --version run demo audit policy completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -387,7 +408,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help)
-            opts="run demo audit completions demo-server help"
+            opts="run demo audit policy completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -526,6 +547,34 @@ _peta() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        peta__subcmd__help__subcmd__policy)
+            opts="test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__policy__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         peta__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -533,6 +582,88 @@ _peta() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy)
+            opts="-h -V --help --version test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy__subcmd__help)
+            opts="test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy__subcmd__test)
+            opts="-h -V --method --annotations --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --method)
+                    COMPREPLY=($(compgen -W "tools/call resources/read prompts/get sampling/createMessage elicitation/create" -- "${cur}"))
+                    return 0
+                    ;;
+                --annotations)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

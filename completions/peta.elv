@@ -25,6 +25,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand run 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
             cand demo 'Watch a complete session through the real relay, with peta''s demo server'
             cand audit 'Read the audit log: verify it, export it, follow it, show a row'
+            cand policy 'Check the policy: what it decides about a call, and why'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -120,6 +121,31 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;audit;help;help'= {
         }
+        &'peta;policy'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;policy;test'= {
+            cand --method 'The request''s method'
+            cand --annotations 'The tool''s annotations as the server would list them, e.g. ''{"readOnlyHint": true}'' (they count only for a server marked trust_annotations)'
+            cand --config 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;policy;help'= {
+            cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;policy;help;test'= {
+        }
+        &'peta;policy;help;help'= {
+        }
         &'peta;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -136,6 +162,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand run 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
             cand demo 'Watch a complete session through the real relay, with peta''s demo server'
             cand audit 'Read the audit log: verify it, export it, follow it, show a row'
+            cand policy 'Check the policy: what it decides about a call, and why'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -157,6 +184,11 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;audit;tail'= {
         }
         &'peta;help;audit;show'= {
+        }
+        &'peta;help;policy'= {
+            cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
+        }
+        &'peta;help;policy;test'= {
         }
         &'peta;help;completions'= {
         }

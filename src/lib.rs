@@ -15,6 +15,8 @@
 //! - [`proxy::relay`] admits messages (request ids in flight per direction) and forwards the
 //!   very bytes read; malformed client requests get a JSON-RPC error, malformed server lines
 //!   are dropped and logged;
+//! - [`policy`] decides a gated request (allow, ask or deny, and why) from the `[[rules]]`
+//!   compiled with the configuration; pure functions, no I/O;
 //! - [`proxy::session`] owns the child's lifecycle: its own session and process group, the
 //!   MCP stdio shutdown order (close stdin, wait, SIGTERM, wait, SIGKILL), and a watchdog
 //!   that ends the group even if peta is killed.
@@ -27,6 +29,7 @@ pub mod commands;
 mod config;
 mod error;
 pub mod exit_code;
+mod policy;
 mod proxy;
 mod secrets;
 mod wire;
@@ -53,6 +56,7 @@ pub fn main() -> u8 {
         Command::Run(args) => commands::run::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Audit(command) => commands::audit::run(command),
+        Command::Policy { command } => commands::policy::run(command),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::DemoServer => commands::demo_server::run(),
     };

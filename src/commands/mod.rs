@@ -4,4 +4,5 @@ pub(crate) mod audit;
 pub mod completions;
 pub(crate) mod demo;
 pub(crate) mod demo_server;
+pub(crate) mod policy;
 pub(crate) mod run;

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::error::ConfigError;
 use super::raw::{RawAudit, RawConfig};
 use crate::audit;
+use crate::policy::Policy;
 use crate::proxy::relay::Limits;
 
 /// Default time a server gets to exit after its input closes, and again after SIGTERM.
@@ -23,6 +24,8 @@ pub(crate) struct Config {
     pub(crate) audit: audit::Settings,
     /// Patterns of peta's own variables the child gets (`NAME` or `PREFIX*`).
     pub(crate) inherit_env: Vec<String>,
+    /// `[[rules]]` and the defaults they fall back on, compiled.
+    pub(crate) policy: Policy,
 }
 
 /// A configured server.
@@ -50,6 +53,7 @@ impl Default for Config {
                 sync: audit::Sync::Normal,
                 retain: None,
             },
+            policy: Policy::default(),
         }
     }
 }
@@ -89,6 +93,7 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
         config.grace = parse_duration(&text).map_err(|m| invalid("relay.shutdown_grace", m))?;
     }
     config.audit = compile_audit(raw.audit, config.audit, &invalid)?;
+    config.policy = super::policy::compile(&raw.defaults, &raw.servers, raw.rules, invalid)?;
     if let Some(allow) = raw.defaults.inherit_env {
         config.inherit_env = allow;
     }

@@ -1,10 +1,14 @@
-//! Configuration: `raw` mirrors the TOML, `compile` checks it, `load` finds it.
+//! Configuration: `raw` mirrors the TOML, `compile` checks it (`policy` compiles the rules),
+//! `load` finds it.
 
 mod compile;
 mod error;
 mod load;
+mod policy;
 mod raw;
 
 pub(crate) use compile::{Config, parse_duration};
 pub(crate) use error::ConfigError;
 pub(crate) use load::load;
+#[cfg(test)]
+pub(crate) use load::parse;

@@ -6,5 +6,6 @@ mod audit;
 mod cli;
 mod interop;
 mod lifecycle;
+mod policy;
 mod relay;
 mod secrets;
