@@ -1,10 +1,11 @@
 //! Configuration: `raw` mirrors the TOML, `compile` checks it (`policy` compiles the rules),
-//! `load` finds it.
+//! `load` finds it, `project` adds the rules of a project's own `peta.toml`.
 
 mod compile;
 mod error;
 mod load;
 mod policy;
+mod project;
 mod raw;
 
 pub(crate) use compile::{Config, parse_duration};
