@@ -4,7 +4,7 @@
 //! |--------|-------------------------------------------------------------------------|
 //! | 0      | success; for `peta run`, the server exited with 0                       |
 //! | 1      | a command that checks something found a problem; `peta policy test`:    |
-//! |        | the call would not be allowed outright (ask or deny)                    |
+//! |        | the call would be asked about or denied                                 |
 //! | 2      | the command line is wrong (clap's usage errors)                         |
 //! | 78     | the configuration is wrong (sysexits' EX_CONFIG)                        |
 //! | 125    | peta itself failed (I/O, the demo failed, an internal error)            |
