@@ -27,6 +27,7 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 mod config;
+mod display;
 mod error;
 pub mod exit_code;
 mod policy;

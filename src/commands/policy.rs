@@ -8,9 +8,10 @@ use serde_json::value::RawValue;
 
 use crate::cli::{PolicyCommand, PolicyTestArgs};
 use crate::config::{self, Config};
+use crate::display::visible;
 use crate::error::Error;
 use crate::exit_code;
-use crate::policy::{self, Action, Call, Decider, Explanation, Method, Subject};
+use crate::policy::{Action, Call, Decider, Explanation, Method, Subject};
 use crate::wire::strict;
 
 pub(crate) fn run(command: PolicyCommand) -> Result<u8, Error> {
@@ -42,7 +43,7 @@ fn test(args: &PolicyTestArgs) -> Result<u8, Error> {
     if config.server(&args.server).is_none() {
         eprintln!(
             "note: the configuration has no [servers.{}]; check that the name is the one given to `peta run --server`",
-            policy::visible(&args.server)
+            visible(&args.server)
         );
     }
     let call = Call {
@@ -76,7 +77,7 @@ fn render(explanation: &Explanation, config: &Config) -> String {
     let decision = &explanation.decision;
     let mut out = format!("{}\n{}\n", decision.action, decision.reason);
     if let Some(message) = &decision.message {
-        let _ = writeln!(out, "message: {}", policy::visible(message));
+        let _ = writeln!(out, "message: {}", visible(message));
     }
     if decision.action == Action::Ask {
         let _ = writeln!(

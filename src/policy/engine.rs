@@ -28,8 +28,8 @@ use serde_json::value::RawValue;
 
 use super::action::Action;
 use super::rule::{Rule, Verdict};
-use super::show;
 use super::subject::{Method, Subject};
+use crate::display::visible;
 
 /// How long a question waits for an answer when the config does not say.
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(45);
@@ -239,7 +239,7 @@ impl Policy {
                 decider: Decider::Rule(rule.id.clone()),
                 reason: format!(
                     "rule `{}` matched: {}",
-                    show::visible(&rule.id),
+                    visible(&rule.id),
                     rule.describe_match(read)
                 ),
                 message: rule.message.clone(),
@@ -255,7 +255,7 @@ impl Policy {
             decider: Decider::Error,
             reason: format!(
                 "the arguments cannot be read ({why}) and rule `{}` needs them, so the call is denied",
-                show::visible(&rule.id)
+                visible(&rule.id)
             ),
             message: None,
             timeout: self.timeout,
@@ -276,7 +276,7 @@ impl Policy {
                 },
             )) => (
                 *action,
-                format!("[servers.{}] default_action", show::visible(name)),
+                format!("[servers.{}] default_action", visible(name)),
             ),
             _ => match self.default_action {
                 Some(action) => (action, "[defaults] default_action".to_owned()),
@@ -300,7 +300,7 @@ impl Policy {
                             Decider::Annotation,
                             format!(
                                 "{reason}, but the tool's annotation {claim} makes it {action} ([servers.{}] trust_annotations)",
-                                show::visible(name)
+                                visible(name)
                             ),
                         );
                     }

@@ -20,7 +20,6 @@ pub(crate) use matcher::NameMatcher;
 pub(crate) use pointer::Pointer;
 pub(crate) use predicate::{Predicate, Test};
 pub(crate) use rule::Rule;
-pub(crate) use show::visible;
 pub(crate) use subject::{Method, Subject};
 
 #[cfg(test)]

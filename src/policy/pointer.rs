@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::display::visible;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Pointer {
     text: String,
@@ -82,7 +84,7 @@ impl fmt::Display for Pointer {
         if self.text.is_empty() {
             f.write_str("(the arguments)")
         } else {
-            f.write_str(&super::show::visible(&self.text))
+            f.write_str(&visible(&self.text))
         }
     }
 }

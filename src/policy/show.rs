@@ -1,10 +1,10 @@
 //! Values as they appear in reasons and explanations: compact JSON, with control and
-//! invisible formatting characters made visible and long values cut with a count, so a
-//! name or argument cannot rewrite the terminal or hide part of itself.
+//! invisible formatting characters made visible (`display::visible`) and long values cut
+//! with a count, so a name or argument cannot rewrite the terminal or hide part of itself.
 
 use serde_json::Value;
 
-use crate::wire::strict::is_format;
+use crate::display::visible;
 
 /// Longest shown value, in characters, before it is cut.
 const MAX_CHARS: usize = 80;
@@ -16,24 +16,15 @@ pub(crate) fn text(s: &str) -> String {
 
 /// A JSON value, compact.
 pub(crate) fn value(v: &Value) -> String {
-    visible(&v.to_string())
+    brief(&v.to_string())
 }
 
-/// Text as is, but with controls and formatting characters escaped and a long text cut.
-pub(crate) fn visible(text: &str) -> String {
-    let mut out = String::with_capacity(text.len().min(MAX_CHARS * 2));
-    for (n, c) in text.chars().enumerate() {
-        if n == MAX_CHARS {
-            out.push_str(&format!("… ({} bytes in all)", text.len()));
-            break;
-        }
-        if c.is_control() || is_format(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
+/// Text with invisible characters escaped and, when long, cut with a count.
+fn brief(text: &str) -> String {
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}… ({} bytes in all)", visible(&text[..cut]), text.len()),
+        None => visible(text),
     }
-    out
 }
 
 /// The JSON type of a value, for "got a number".
@@ -56,7 +47,6 @@ mod tests {
     fn controls_and_bidi_are_visible_and_long_values_cut() {
         assert_eq!(text("a\u{202e}b\u{85}"), r#""a\u{202e}b\u{85}""#);
         assert_eq!(text("x\u{1b}[2K"), r#""x\u001b[2K""#);
-        assert_eq!(visible("/a\u{7}"), "/a\\u{7}");
         let long = text(&"a".repeat(200));
         assert_eq!(
             long,
