@@ -36,7 +36,7 @@ fn result_line(size: usize, secrets: &[(String, String)], hits: usize) -> Vec<u8
     let filler =
         "The quick brown fox jumps over the lazy dog; logs, paths and numbers 0123456789. ";
     let mut text = String::with_capacity(size + 1024);
-    let every = if hits == 0 { usize::MAX } else { size / hits };
+    let every = size.checked_div(hits).unwrap_or(usize::MAX);
     let mut next_hit = every;
     let mut placed = 0;
     while text.len() < size {

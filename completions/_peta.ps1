@@ -30,6 +30,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Read the audit log: verify it, export it, follow it, show a row')
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keyring or the age vault instead of config files')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Create and share the age vault: one encrypted file of secrets a team can keep in git')
+            [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Check the policy: what it decides about a call, and why')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('demo-server', 'demo-server', [CompletionResultType]::ParameterValue, 'The demo MCP server on stdio (used by `peta demo` and the tests)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -327,6 +328,36 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
         'peta;vault;help;help' {
             break
         }
+        'peta;policy' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Decide a hypothetical call with the configured rules, and explain the decision')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;policy;test' {
+            [CompletionResult]::new('--method', '--method', [CompletionResultType]::ParameterName, 'The request''s method')
+            [CompletionResult]::new('--annotations', '--annotations', [CompletionResultType]::ParameterName, 'The tool''s annotations as the server would list them, e.g. ''{"readOnlyHint": true}'' (they count only for a server marked trust_annotations)')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;policy;help' {
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Decide a hypothetical call with the configured rules, and explain the decision')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;policy;help;test' {
+            break
+        }
+        'peta;policy;help;help' {
+            break
+        }
         'peta;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -347,6 +378,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Read the audit log: verify it, export it, follow it, show a row')
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keyring or the age vault instead of config files')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Create and share the age vault: one encrypted file of secrets a team can keep in git')
+            [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Check the policy: what it decides about a call, and why')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('demo-server', 'demo-server', [CompletionResultType]::ParameterValue, 'The demo MCP server on stdio (used by `peta demo` and the tests)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -421,6 +453,13 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             break
         }
         'peta;help;vault;recipients;rm' {
+            break
+        }
+        'peta;help;policy' {
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Decide a hypothetical call with the configured rules, and explain the decision')
+            break
+        }
+        'peta;help;policy;test' {
             break
         }
         'peta;help;completions' {

@@ -31,6 +31,9 @@ _peta() {
             peta,help)
                 cmd="peta__subcmd__help"
                 ;;
+            peta,policy)
+                cmd="peta__subcmd__policy"
+                ;;
             peta,run)
                 cmd="peta__subcmd__run"
                 ;;
@@ -85,6 +88,9 @@ _peta() {
             peta__subcmd__help,help)
                 cmd="peta__subcmd__help__subcmd__help"
                 ;;
+            peta__subcmd__help,policy)
+                cmd="peta__subcmd__help__subcmd__policy"
+                ;;
             peta__subcmd__help,run)
                 cmd="peta__subcmd__help__subcmd__run"
                 ;;
@@ -105,6 +111,9 @@ _peta() {
                 ;;
             peta__subcmd__help__subcmd__audit,verify)
                 cmd="peta__subcmd__help__subcmd__audit__subcmd__verify"
+                ;;
+            peta__subcmd__help__subcmd__policy,test)
+                cmd="peta__subcmd__help__subcmd__policy__subcmd__test"
                 ;;
             peta__subcmd__help__subcmd__secret,get)
                 cmd="peta__subcmd__help__subcmd__secret__subcmd__get"
@@ -135,6 +144,18 @@ _peta() {
                 ;;
             peta__subcmd__help__subcmd__vault__subcmd__recipients,rm)
                 cmd="peta__subcmd__help__subcmd__vault__subcmd__recipients__subcmd__rm"
+                ;;
+            peta__subcmd__policy,help)
+                cmd="peta__subcmd__policy__subcmd__help"
+                ;;
+            peta__subcmd__policy,test)
+                cmd="peta__subcmd__policy__subcmd__test"
+                ;;
+            peta__subcmd__policy__subcmd__help,help)
+                cmd="peta__subcmd__policy__subcmd__help__subcmd__help"
+                ;;
+            peta__subcmd__policy__subcmd__help,test)
+                cmd="peta__subcmd__policy__subcmd__help__subcmd__test"
                 ;;
             peta__subcmd__secret,get)
                 cmd="peta__subcmd__secret__subcmd__get"
@@ -230,7 +251,7 @@ _peta() {
 
     case "${cmd}" in
         peta)
-            opts="-h -V --help --version run demo audit secret vault completions demo-server help"
+            opts="-h -V --help --version run demo audit secret vault policy completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -516,7 +537,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help)
-            opts="run demo audit secret vault completions demo-server help"
+            opts="run demo audit secret vault policy completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -644,6 +665,34 @@ _peta() {
         peta__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__policy)
+            opts="test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__policy__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -830,6 +879,88 @@ _peta() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy)
+            opts="-h -V --help --version test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy__subcmd__help)
+            opts="test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy__subcmd__test)
+            opts="-h -V --method --annotations --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --method)
+                    COMPREPLY=($(compgen -W "tools/call resources/read prompts/get sampling/createMessage elicitation/create" -- "${cur}"))
+                    return 0
+                    ;;
+                --annotations)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -27,6 +27,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand audit 'Read the audit log: verify it, export it, follow it, show a row'
             cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
             cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
+            cand policy 'Check the policy: what it decides about a call, and why'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -279,6 +280,31 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;vault;help;help'= {
         }
+        &'peta;policy'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;policy;test'= {
+            cand --method 'The request''s method'
+            cand --annotations 'The tool''s annotations as the server would list them, e.g. ''{"readOnlyHint": true}'' (they count only for a server marked trust_annotations)'
+            cand --config 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;policy;help'= {
+            cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;policy;help;test'= {
+        }
+        &'peta;policy;help;help'= {
+        }
         &'peta;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -297,6 +323,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand audit 'Read the audit log: verify it, export it, follow it, show a row'
             cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
             cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
+            cand policy 'Check the policy: what it decides about a call, and why'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -352,6 +379,11 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;vault;recipients;list'= {
         }
         &'peta;help;vault;recipients;rm'= {
+        }
+        &'peta;help;policy'= {
+            cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
+        }
+        &'peta;help;policy;test'= {
         }
         &'peta;help;completions'= {
         }

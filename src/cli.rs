@@ -34,6 +34,11 @@ pub enum Command {
     /// Create and share the age vault: one encrypted file of secrets a team can keep in git.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Check the policy: what it decides about a call, and why.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -157,6 +162,47 @@ pub struct BackendArgs {
     #[arg(long)]
     pub vault: bool,
     /// Configuration file to take [vault] from.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Decide a hypothetical call with the configured rules, and explain the decision.
+    ///
+    /// Prints the decision (allow, ask or deny) alone on the first line, then what decided it
+    /// and why, then how each rule fared: what it matched on, or the part that did not match.
+    /// Exits 0 when the call would be allowed, 1 when it would be asked about or denied.
+    ///
+    /// Example: peta policy test filesystem write_file '{"path": "/etc/hosts"}'
+    Test(PolicyTestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PolicyTestArgs {
+    /// The server's name, as given to `peta run --server`.
+    pub server: String,
+    /// The tool's name; with --method, the resource's URI or the prompt's name (ignored for
+    /// sampling/createMessage and elicitation/create, whose name is the method).
+    pub tool: String,
+    /// The call's arguments: one JSON object, e.g. '{"path": "/etc/hosts"}'.
+    #[arg(value_name = "ARGS-JSON")]
+    pub args: Option<String>,
+    /// The request's method.
+    #[arg(
+        long,
+        value_name = "METHOD",
+        default_value = "tools/call",
+        value_parser = clap::builder::PossibleValuesParser::new(
+            crate::policy::Method::ALL.map(crate::policy::Method::as_str)
+        )
+    )]
+    pub method: String,
+    /// The tool's annotations as the server would list them, e.g. '{"readOnlyHint": true}'
+    /// (they count only for a server marked trust_annotations).
+    #[arg(long, value_name = "JSON")]
+    pub annotations: Option<String>,
+    /// Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

@@ -11,6 +11,8 @@ pub(crate) enum Error {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Usage(String),
+    #[error("{what} is not one JSON object: {reason}")]
+    NotJsonObject { what: &'static str, reason: String },
     #[error("no server command given")]
     NoCommand { server: Option<String> },
     #[error("server command {program:?} not found")]
@@ -60,7 +62,9 @@ impl Error {
         match self {
             Error::Config(_) | Error::Env(_) => exit_code::CONFIG,
             Error::Secret { code, .. } => *code,
-            Error::Usage(_) | Error::NoCommand { .. } => exit_code::USAGE,
+            Error::Usage(_) | Error::NotJsonObject { .. } | Error::NoCommand { .. } => {
+                exit_code::USAGE
+            }
             Error::NotFound { .. } => exit_code::NOT_FOUND,
             Error::NotExecutable { .. } => exit_code::NOT_EXECUTABLE,
             Error::Spawn { .. } | Error::Io { .. } | Error::Demo(_) | Error::Audit(_) => {
@@ -86,6 +90,9 @@ impl Error {
                 Some(format!("check the file's permissions: chmod +x {}", program.to_string_lossy()))
             }
             Error::Usage(_) => Some("see --help".into()),
+            Error::NotJsonObject { .. } => Some(
+                r#"quote it for the shell, e.g. '{"path": "/etc/hosts", "recursive": true}'"#.into(),
+            ),
             Error::Audit(e) => e.hint(),
             Error::Env(e) => Some(e.hint()),
             Error::Secret { hint, .. } => Some(hint.clone()),

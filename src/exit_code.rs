@@ -3,7 +3,8 @@
 //! | code   | meaning                                                                 |
 //! |--------|-------------------------------------------------------------------------|
 //! | 0      | success; for `peta run`, the server exited with 0                       |
-//! | 1      | a command that checks something found a problem                         |
+//! | 1      | a command that checks something found a problem; `peta policy test`:    |
+//! |        | the call would be asked about or denied                                 |
 //! | 2      | the command line is wrong (clap's usage errors)                         |
 //! | 78     | the configuration is wrong (sysexits' EX_CONFIG)                        |
 //! | 125    | peta itself failed (I/O, the demo failed, an internal error)            |
@@ -14,7 +15,7 @@
 
 /// Success.
 pub const OK: u8 = 0;
-/// A check found a problem.
+/// A check found a problem (`peta policy test`: the call would be asked about or denied).
 pub const CHECK_FAILED: u8 = 1;
 /// A usage error.
 pub const USAGE: u8 = 2;

@@ -15,6 +15,8 @@
 //! - [`proxy::relay`] admits messages (request ids in flight per direction) and forwards the
 //!   very bytes read; malformed client requests get a JSON-RPC error, malformed server lines
 //!   are dropped and logged;
+//! - [`policy`] decides a gated request (allow, ask or deny, and why) from the `[[rules]]`
+//!   compiled with the configuration; pure functions, no I/O;
 //! - [`proxy::session`] owns the child's lifecycle: its own session and process group, the
 //!   MCP stdio shutdown order (close stdin, wait, SIGTERM, wait, SIGKILL), and a watchdog
 //!   that ends the group even if peta is killed.
@@ -25,9 +27,11 @@ pub mod audit;
 pub mod cli;
 pub mod commands;
 mod config;
+mod display;
 mod error;
 pub mod exit_code;
 mod files;
+mod policy;
 mod proxy;
 mod secrets;
 mod tty;
@@ -57,6 +61,7 @@ pub fn main() -> u8 {
         Command::Audit(command) => commands::audit::run(command),
         Command::Secret(command) => commands::secret::run(command),
         Command::Vault(command) => commands::vault::run(command),
+        Command::Policy { command } => commands::policy::run(command),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::DemoServer => commands::demo_server::run(),
     };

@@ -12,6 +12,7 @@ use crate::audit::row::{COLUMNS, Row};
 use crate::audit::{db, log, time, verify};
 use crate::cli::{AuditCommand, DbArgs, ExportArgs};
 use crate::config;
+use crate::display::visible;
 use crate::error::Error;
 use crate::exit_code;
 
@@ -203,20 +204,6 @@ fn show(args: &DbArgs, seq: i64) -> Result<u8, Error> {
         let _ = writeln!(out, "{field:>12}  {text}");
     }
     Ok(exit_code::OK)
-}
-
-/// Control, bidi and other invisible characters shown as escapes, so a row cannot draw
-/// on the terminal.
-fn visible(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            if c.is_control() || crate::wire::strict::is_format(c) {
-                c.escape_unicode().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
 }
 
 /// Column widths for `tail`.

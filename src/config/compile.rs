@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use super::error::ConfigError;
 use super::raw::{RawAudit, RawConfig};
 use crate::audit;
+use crate::policy::Policy;
 use crate::proxy::relay::Limits;
 use crate::secrets::vault;
 
@@ -25,6 +26,8 @@ pub(crate) struct Config {
     /// Patterns of peta's own variables the child gets (`NAME` or `PREFIX*`).
     pub(crate) inherit_env: Vec<String>,
     pub(crate) vault: vault::Settings,
+    /// `[[rules]]` and the defaults they fall back on, compiled.
+    pub(crate) policy: Policy,
 }
 
 /// A configured server.
@@ -53,6 +56,7 @@ impl Default for Config {
                 retain: None,
             },
             vault: vault::Settings::default(),
+            policy: Policy::default(),
         }
     }
 }
@@ -104,6 +108,7 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
             )
         })?);
     }
+    config.policy = super::policy::compile(&raw.defaults, &raw.servers, raw.rules, invalid)?;
     if let Some(allow) = raw.defaults.inherit_env {
         config.inherit_env = allow;
     }

@@ -58,7 +58,7 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
     compile(raw, file)
 }
 
-fn parse_error(e: &toml::de::Error, text: &str, file: &Path) -> ConfigError {
+pub(super) fn parse_error(e: &toml::de::Error, text: &str, file: &Path) -> ConfigError {
     let start = e.span().map_or(0, |s| s.start).min(text.len());
     let before = &text[..start];
     let line = before.matches('\n').count() + 1;
@@ -73,9 +73,12 @@ fn parse_error(e: &toml::de::Error, text: &str, file: &Path) -> ConfigError {
     }
 }
 
-/// For "unknown field `x`, expected one of `a`, `b`", the expected name closest to `x`.
+/// For "unknown field `x`, expected one of `a`, `b`" (or "unknown variant", for a value
+/// such as an action), the expected name closest to `x`.
 fn suggest(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
     let (unknown, expected) = rest.split_once('`')?;
     expected
         .split('`')
@@ -170,6 +173,36 @@ mod tests {
         assert!(demo.command.is_some());
         assert_eq!(demo.env, [("DEMO_GREETING".to_owned(), "hello".to_owned())]);
         assert!(config.inherit_env.iter().any(|p| p == "LC_*"));
+
+        use crate::policy::{Action, Call, Subject};
+        let policy = &config.policy;
+        assert_eq!(policy.rules().len(), 4);
+        assert_eq!(policy.timeout, std::time::Duration::from_secs(45));
+        let decide = |tool: &str, args: &str| {
+            let args = serde_json::value::RawValue::from_string(args.into()).expect("json");
+            policy.evaluate(&Call {
+                server: Some("demo"),
+                subject: Subject::Tool(tool),
+                arguments: Some(&args),
+                annotations: None,
+            })
+        };
+        for (tool, args, action) in [
+            ("write_file", r#"{"path": "/etc/hosts"}"#, Action::Deny),
+            (
+                "delete_file",
+                r#"{"path": "notes/../../etc/hosts"}"#,
+                Action::Deny,
+            ),
+            ("write_file", r#"{"path": "notes/a..b"}"#, Action::Ask),
+            ("add", r#"{"a": 1, "b": 2}"#, Action::Allow),
+            ("slow", r#"{"seconds": 1}"#, Action::Ask),
+        ] {
+            assert_eq!(decide(tool, args).action, action, "{tool} {args}");
+        }
+        let slow = decide("slow", r#"{"seconds": 30}"#);
+        assert_eq!(slow.timeout, std::time::Duration::from_secs(120));
+        assert!(slow.message.is_some());
     }
 
     #[cfg(unix)]

@@ -1,10 +1,15 @@
-//! Configuration: `raw` mirrors the TOML, `compile` checks it, `load` finds it.
+//! Configuration: `raw` mirrors the TOML, `compile` checks it (`policy` compiles the rules),
+//! `load` finds it, `project` adds the rules of a project's own `peta.toml`.
 
 mod compile;
 mod error;
 mod load;
+mod policy;
+mod project;
 mod raw;
 
 pub(crate) use compile::{Config, expand_home, parse_duration};
 pub(crate) use error::ConfigError;
 pub(crate) use load::load;
+#[cfg(test)]
+pub(crate) use load::parse;

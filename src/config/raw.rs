@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::policy::{Action, Method};
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawConfig {
@@ -15,6 +17,8 @@ pub(crate) struct RawConfig {
     pub(crate) audit: RawAudit,
     #[serde(default)]
     pub(crate) defaults: RawDefaults,
+    #[serde(default)]
+    pub(crate) rules: Vec<RawRule>,
     #[serde(default)]
     pub(crate) vault: RawVault,
 }
@@ -30,6 +34,9 @@ pub(crate) struct RawVault {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawDefaults {
     pub(crate) inherit_env: Option<Vec<String>>,
+    pub(crate) default_action: Option<Action>,
+    pub(crate) timeout: Option<String>,
+    pub(crate) gate: Option<Vec<Method>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,4 +62,35 @@ pub(crate) struct RawServer {
     pub(crate) command: Option<Vec<String>>,
     #[serde(default)]
     pub(crate) env: BTreeMap<String, String>,
+    pub(crate) default_action: Option<Action>,
+    pub(crate) trust_annotations: Option<bool>,
+}
+
+/// One `[[rules]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub(crate) id: String,
+    pub(crate) server: Option<String>,
+    pub(crate) method: Option<Method>,
+    pub(crate) tool: Option<String>,
+    /// JSON pointer → tests on the value there.
+    #[serde(default)]
+    pub(crate) args: BTreeMap<String, RawTests>,
+    pub(crate) action: Action,
+    pub(crate) message: Option<String>,
+    pub(crate) timeout: Option<String>,
+}
+
+/// The tests on one argument; each one given must hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTests {
+    pub(crate) eq: Option<toml::Value>,
+    pub(crate) one_of: Option<Vec<toml::Value>>,
+    pub(crate) glob: Option<String>,
+    pub(crate) regex: Option<String>,
+    pub(crate) lt: Option<toml::Value>,
+    pub(crate) gt: Option<toml::Value>,
+    pub(crate) contains: Option<toml::Value>,
 }

@@ -47,6 +47,7 @@ fn help_texts() {
         ("help.txt", &["--help"][..]),
         ("help-run.txt", &["run", "--help"]),
         ("help-demo.txt", &["demo", "--help"]),
+        ("help-policy-test.txt", &["policy", "test", "--help"]),
     ] {
         let (code, stdout, _) = run(args);
         assert_eq!(code, Some(0));
@@ -98,6 +99,12 @@ fn user_facing_errors() {
     std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o666)).expect("chmod");
     let empty = dir.path().join("empty.toml");
     std::fs::write(&empty, "[servers.gh]\n").expect("write");
+    let bad_rule = dir.path().join("bad-rule.toml");
+    std::fs::write(
+        &bad_rule,
+        "[[rules]]\nid = \"no-rm\"\ntool = \"delete_*\"\naction = \"deny\"\nargs = { \"/path\" = { glob = \"/etc/[\" } }\n",
+    )
+    .expect("write");
     let cases: Vec<(&str, Vec<String>, i32)> = vec![
         (
             "error-not-found.txt",
@@ -146,6 +153,29 @@ fn user_facing_errors() {
                 "soon".into(),
                 "--".into(),
                 "true".into(),
+            ],
+            2,
+        ),
+        (
+            "error-bad-rule.txt",
+            vec![
+                "policy".into(),
+                "test".into(),
+                "--config".into(),
+                bad_rule.display().to_string(),
+                "fs".into(),
+                "delete_file".into(),
+            ],
+            78,
+        ),
+        (
+            "error-policy-args.txt",
+            vec![
+                "policy".into(),
+                "test".into(),
+                "fs".into(),
+                "write_file".into(),
+                "{path: /etc}".into(),
             ],
             2,
         ),

@@ -6,6 +6,7 @@ mod audit;
 mod cli;
 mod interop;
 mod lifecycle;
+mod policy;
 mod relay;
 mod secret_cli;
 mod secrets;

@@ -1,0 +1,122 @@
+//! `peta policy test`: what the configured policy decides about a hypothetical call, and
+//! how each rule fared, for someone writing or checking rules.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::cli::{PolicyCommand, PolicyTestArgs};
+use crate::config::{self, Config};
+use crate::display::visible;
+use crate::error::Error;
+use crate::exit_code;
+use crate::policy::{Action, Call, Decider, Explanation, Method, Subject};
+use crate::wire::strict;
+
+pub(crate) fn run(command: PolicyCommand) -> Result<u8, Error> {
+    match command {
+        PolicyCommand::Test(args) => test(&args),
+    }
+}
+
+fn test(args: &PolicyTestArgs) -> Result<u8, Error> {
+    let config = config::load(args.config.as_deref())?;
+    let method = Method::from_name(&args.method)
+        .ok_or_else(|| Error::Usage(format!("{:?} is not a gated method", args.method)))?;
+    let arguments = args
+        .args
+        .as_deref()
+        .map(|text| object("ARGS-JSON", text))
+        .transpose()?;
+    let annotations = args
+        .annotations
+        .as_deref()
+        .map(|text| object("--annotations", text))
+        .transpose()?
+        .map(|raw| serde_json::from_str::<Value>(raw.get()))
+        .transpose()
+        .map_err(|e| Error::NotJsonObject {
+            what: "--annotations",
+            reason: e.to_string(),
+        })?;
+    if config.server(&args.server).is_none() {
+        eprintln!(
+            "note: the configuration has no [servers.{}]; check that the name is the one given to `peta run --server`",
+            visible(&args.server)
+        );
+    }
+    let call = Call {
+        server: Some(&args.server),
+        subject: Subject::new(method, &args.tool),
+        arguments: arguments.as_deref(),
+        annotations: annotations.as_ref(),
+    };
+    let explanation = config.policy.explain(&call);
+    print!("{}", render(&explanation, &config));
+    Ok(match explanation.decision.action {
+        Action::Allow => exit_code::OK,
+        Action::Ask | Action::Deny => exit_code::CHECK_FAILED,
+    })
+}
+
+/// Reads a command-line JSON object as strictly as the relay reads a message: one value,
+/// no duplicate keys.
+fn object(what: &'static str, text: &str) -> Result<Box<RawValue>, Error> {
+    let refuse = |reason: String| Error::NotJsonObject { what, reason };
+    strict::check(text).map_err(|e| refuse(e.to_string()))?;
+    let raw: Box<RawValue> = serde_json::from_str(text).map_err(|e| refuse(e.to_string()))?;
+    if !raw.get().starts_with('{') {
+        return Err(refuse(format!("it is {}", raw.get())));
+    }
+    Ok(raw)
+}
+
+/// The decision on its own first line, then why, then every rule.
+fn render(explanation: &Explanation, config: &Config) -> String {
+    let decision = &explanation.decision;
+    let mut out = format!("{}\n{}\n", decision.action, decision.reason);
+    if let Some(message) = &decision.message {
+        let _ = writeln!(out, "message: {}", visible(message));
+    }
+    if decision.action == Action::Ask {
+        let _ = writeln!(
+            out,
+            "a person is asked, and no answer within {:?} means deny",
+            decision.timeout
+        );
+    }
+    if decision.decider == Decider::NotGated {
+        return out;
+    }
+    out.push('\n');
+    if config.policy.rules().is_empty() {
+        out.push_str("no rules are configured\n");
+        return out;
+    }
+    let _ = writeln!(out, "rules, in order (deny wins over ask, ask over allow):");
+    let width = explanation
+        .rules
+        .iter()
+        .map(|r| r.id.len())
+        .max()
+        .unwrap_or(0);
+    for rule in &explanation.rules {
+        let _ = writeln!(
+            out,
+            "  {:<8}  {:<width$}  {:<5}  {}",
+            if rule.matched { "matched" } else { "no match" },
+            rule.id,
+            rule.action,
+            rule.detail
+        );
+    }
+    let unchecked = config.policy.rules().len() - explanation.rules.len();
+    if unchecked > 0 {
+        let _ = writeln!(
+            out,
+            "  ({unchecked} more not checked: evaluation stopped there)"
+        );
+    }
+    out
+}

@@ -1,0 +1,26 @@
+//! The policy engine: pure functions from a call to allow, ask or deny, with the reason.
+//!
+//! `subject` says what a gated request is about, `matcher` and `pointer` and `predicate`
+//! are the pieces a rule is made of, `rule` matches one rule against a call, and `engine`
+//! holds the compiled policy and decides. `show` makes names and values safe to print.
+//! The configuration compiles `[[rules]]` into a [`Policy`] once; nothing here reads files.
+
+mod action;
+mod engine;
+mod matcher;
+mod pointer;
+mod predicate;
+mod rule;
+mod show;
+mod subject;
+
+pub(crate) use action::Action;
+pub(crate) use engine::{Call, Decider, Explanation, Policy, ServerPolicy};
+pub(crate) use matcher::NameMatcher;
+pub(crate) use pointer::Pointer;
+pub(crate) use predicate::{Predicate, Test};
+pub(crate) use rule::Rule;
+pub(crate) use subject::{Method, Subject};
+
+#[cfg(test)]
+mod tests;
