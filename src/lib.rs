@@ -23,6 +23,7 @@
 //!
 //! stdout of `peta run` carries the protocol only; everything for people goes to stderr.
 
+mod approval;
 pub mod audit;
 pub mod cli;
 pub mod commands;

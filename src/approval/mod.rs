@@ -1,0 +1,321 @@
+//! Reaching a person about a call the policy says to ask about.
+//!
+//! A [`Request`] is what the person sees; every [`Channel`] (terminal, desktop notification,
+//! the `peta approve` console, the client's own UI through elicitation) is asked at once and
+//! the first answer wins ([`Approver::decide`]); the other channels' questions are withdrawn
+//! by dropping their futures. No channel, no answer in time, or an error: deny.
+//! [`Grants`] remembers "allow for this session / for N minutes / always".
+
+#![allow(dead_code, unused_imports, reason = "the relay starts using it next")]
+
+pub(crate) mod grants;
+pub(crate) mod render;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub(crate) use grants::{Grant, GrantKey, Grants, Scope};
+
+/// One question for a person. Everything in it is already redacted and made printable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Request {
+    /// peta's own id for this question (`peta-<uuid>`); never sent to the server.
+    pub(crate) id: String,
+    /// The server's label (its configured name, or its program).
+    pub(crate) server: String,
+    /// The gated method (`tools/call`, `resources/read`, …).
+    pub(crate) method: String,
+    /// The tool name (resource URI, prompt name), made visible.
+    pub(crate) tool: String,
+    /// The rule that asked (its id, or `default`), and why.
+    pub(crate) rule: String,
+    pub(crate) reason: String,
+    /// The rule's message for the person, if any.
+    pub(crate) message: Option<String>,
+    /// The arguments as canonical pretty JSON, redacted, escapes visible, long values folded.
+    pub(crate) arguments: String,
+    /// The tool's annotations as the server claims them, if it listed any.
+    pub(crate) annotations: Option<String>,
+    /// What peta knows of the tool's definition: `pinned`, `new`, `changed`, `unknown`.
+    pub(crate) pin: String,
+    /// SHA-256 of the exact bytes that will be forwarded if allowed.
+    pub(crate) bytes_sha256: String,
+    /// How long the question waits.
+    pub(crate) timeout: Duration,
+}
+
+/// What the person chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    Deny,
+    /// This request only.
+    Once,
+    /// Identical calls for the rest of this peta process.
+    Session,
+    /// Identical calls for this long.
+    For(Duration),
+    /// Persisted: this server, tool, tool definition and arguments.
+    Always,
+}
+
+impl Answer {
+    pub(crate) fn allows(self) -> bool {
+        !matches!(self, Answer::Deny)
+    }
+
+    pub(crate) fn label(self) -> String {
+        match self {
+            Answer::Deny => "deny".into(),
+            Answer::Once => "allow once".into(),
+            Answer::Session => "allow for this session".into(),
+            Answer::For(d) => format!("allow for {} min", d.as_secs().div_ceil(60)),
+            Answer::Always => "always allow".into(),
+        }
+    }
+}
+
+/// The outcome of asking: the answer and who or what gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub(crate) answer: Answer,
+    /// `tty`, `desktop`, `console`, `elicitation`, or for a denial nobody chose: `timeout`,
+    /// `no-channel`, `cancelled`, `flood`.
+    pub(crate) by: String,
+}
+
+impl Verdict {
+    pub(crate) fn denied(by: &str) -> Verdict {
+        Verdict {
+            answer: Answer::Deny,
+            by: by.to_owned(),
+        }
+    }
+}
+
+/// A boxed future, so channels can be kept in one list.
+pub(crate) type Asking<'a> = Pin<Box<dyn Future<Output = Option<Answer>> + 'a>>;
+
+/// One way of reaching a person.
+pub(crate) trait Channel {
+    /// `tty`, `desktop`, `console`, `elicitation`.
+    fn name(&self) -> &'static str;
+
+    /// Whether this channel can reach anyone now (a terminal exists, the client declared
+    /// elicitation, …). Checked before each question.
+    fn available(&self) -> bool;
+
+    /// Asks. Resolves to the person's answer, or `None` when this channel gave up (closed
+    /// terminal, notification dismissed without an action). Dropping the future withdraws
+    /// the question: the channel must then clean up what it showed.
+    fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a>;
+}
+
+/// All channels, raced.
+pub(crate) struct Approver {
+    channels: Vec<Arc<dyn Channel>>,
+}
+
+impl std::fmt::Debug for Approver {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.channels.iter().map(|c| c.name()))
+            .finish()
+    }
+}
+
+impl Approver {
+    pub(crate) fn new(channels: Vec<Arc<dyn Channel>>) -> Approver {
+        Approver { channels }
+    }
+
+    /// The names of the channels that can reach someone now.
+    pub(crate) fn reachable(&self) -> Vec<&'static str> {
+        self.channels
+            .iter()
+            .filter(|c| c.available())
+            .map(|c| c.name())
+            .collect()
+    }
+
+    /// Asks every available channel at once; the first answer wins. A channel that gives up
+    /// leaves the others asking. Deny when none is available, all give up, or time runs out.
+    pub(crate) async fn decide(&self, request: &Request) -> Verdict {
+        let mut asking: Vec<(&'static str, Asking<'_>)> = self
+            .channels
+            .iter()
+            .filter(|c| c.available())
+            .map(|c| (c.name(), c.ask(request)))
+            .collect();
+        if asking.is_empty() {
+            return Verdict::denied("no-channel");
+        }
+        let race = std::future::poll_fn(|cx| {
+            let mut i = 0;
+            while i < asking.len() {
+                match asking[i].1.as_mut().poll(cx) {
+                    std::task::Poll::Ready(Some(answer)) => {
+                        return std::task::Poll::Ready(Some(Verdict {
+                            answer,
+                            by: asking[i].0.to_owned(),
+                        }));
+                    }
+                    std::task::Poll::Ready(None) => {
+                        drop(asking.swap_remove(i));
+                    }
+                    std::task::Poll::Pending => i += 1,
+                }
+            }
+            if asking.is_empty() {
+                std::task::Poll::Ready(None)
+            } else {
+                std::task::Poll::Pending
+            }
+        });
+        match tokio::time::timeout(request.timeout, race).await {
+            Ok(Some(verdict)) => verdict,
+            Ok(None) => Verdict::denied("no-answer"),
+            Err(_) => Verdict::denied("timeout"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// Answers after `after`, or gives up (`None`), and records whether it was withdrawn.
+    struct Scripted {
+        name: &'static str,
+        after: Duration,
+        answer: Option<Answer>,
+        withdrawn: Arc<std::sync::atomic::AtomicBool>,
+        present: bool,
+        asked: AtomicU32,
+    }
+
+    struct Withdraw(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Withdraw {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl Channel for Scripted {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn available(&self) -> bool {
+            self.present
+        }
+        fn ask<'a>(&'a self, _: &'a Request) -> Asking<'a> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            let guard = Withdraw(self.withdrawn.clone());
+            Box::pin(async move {
+                tokio::time::sleep(self.after).await;
+                // Answered: not a withdrawal.
+                std::mem::forget(guard);
+                self.answer
+            })
+        }
+    }
+
+    fn scripted(name: &'static str, after_ms: u64, answer: Option<Answer>) -> Arc<Scripted> {
+        Arc::new(Scripted {
+            name,
+            after: Duration::from_millis(after_ms),
+            answer,
+            withdrawn: Arc::default(),
+            present: true,
+            asked: AtomicU32::new(0),
+        })
+    }
+
+    pub(crate) fn request(timeout_ms: u64) -> Request {
+        Request {
+            id: "peta-test".into(),
+            server: "demo".into(),
+            method: "tools/call".into(),
+            tool: "delete_file".into(),
+            rule: "default".into(),
+            reason: "no rule matched; the default is ask".into(),
+            message: None,
+            arguments: "{\n  \"path\": \"/tmp/x\"\n}".into(),
+            annotations: None,
+            pin: "unknown".into(),
+            bytes_sha256: "00".repeat(32),
+            timeout: Duration::from_millis(timeout_ms),
+        }
+    }
+
+    fn run<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn the_first_answer_wins_and_the_rest_are_withdrawn() {
+        let fast = scripted("console", 10, Some(Answer::Once));
+        let slow = scripted("tty", 1000, Some(Answer::Deny));
+        let approver = Approver::new(vec![slow.clone(), fast.clone()]);
+        let verdict = run(approver.decide(&request(45_000)));
+        assert_eq!(
+            verdict,
+            Verdict {
+                answer: Answer::Once,
+                by: "console".into()
+            }
+        );
+        assert!(slow.withdrawn.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(!fast.withdrawn.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[test]
+    fn a_channel_giving_up_leaves_the_others() {
+        let gone = scripted("tty", 5, None);
+        let later = scripted("desktop", 50, Some(Answer::Session));
+        let approver = Approver::new(vec![gone, later]);
+        assert_eq!(
+            run(approver.decide(&request(45_000))).answer,
+            Answer::Session
+        );
+    }
+
+    #[test]
+    fn silence_no_channel_and_giving_up_all_deny() {
+        let slow = scripted("tty", 60_000, Some(Answer::Always));
+        let approver = Approver::new(vec![slow.clone()]);
+        assert_eq!(
+            run(approver.decide(&request(1_000))),
+            Verdict::denied("timeout")
+        );
+        assert!(slow.withdrawn.load(std::sync::atomic::Ordering::SeqCst));
+
+        let absent = Arc::new(Scripted {
+            present: false,
+            ..Arc::into_inner(scripted("tty", 1, Some(Answer::Once))).expect("sole owner")
+        });
+        let approver = Approver::new(vec![absent.clone()]);
+        assert_eq!(
+            run(approver.decide(&request(1_000))),
+            Verdict::denied("no-channel")
+        );
+        assert_eq!(
+            absent.asked.load(Ordering::SeqCst),
+            0,
+            "an unavailable channel is not asked"
+        );
+
+        let approver = Approver::new(vec![scripted("tty", 1, None), scripted("desktop", 2, None)]);
+        assert_eq!(
+            run(approver.decide(&request(1_000))),
+            Verdict::denied("no-answer")
+        );
+    }
+}
