@@ -50,7 +50,7 @@ impl Backend {
         let config = config::load(args.config.as_deref())?;
         let mut stores = Stores::new(config.vault.clone());
         let backend = if args.vault {
-            let vault = open_vault(&mut stores, &config)?;
+            let vault = open_vault(&config)?;
             Backend::Vault {
                 vault,
                 recipients_copy: config.vault.recipients_path(),
@@ -110,10 +110,9 @@ impl Backend {
     }
 }
 
-pub(crate) fn open_vault(stores: &mut Stores, config: &Config) -> Result<Vault, Error> {
-    let keyring = stores.keyring();
+pub(crate) fn open_vault(config: &Config) -> Result<Vault, Error> {
     let identity =
-        Identity::load(&config.vault.identity(), &|| keyring.clone()).map_err(vault_error)?;
+        Identity::load(&config.vault.identity(), &keyring::Keyring::open).map_err(vault_error)?;
     Vault::open(&config.vault.path, &identity).map_err(vault_error)
 }
 
@@ -292,7 +291,7 @@ fn list(config_file: Option<&Path>) -> Result<u8, Error> {
         Err(f) => eprintln!("warning: keyring: {} ({})", f.reason, f.hint),
     }
     if config.vault.path.exists() {
-        match open_vault(&mut stores, &config) {
+        match open_vault(&config) {
             Ok(vault) => {
                 for n in vault.names() {
                     rows.insert(("age".into(), n.to_owned()), "set");

@@ -10,7 +10,6 @@ use crate::commands::secret::{open_vault, vault_error};
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::exit_code;
-use crate::secrets::Stores;
 use crate::secrets::vault::{self, Identity, IdentitySource, Vault, VaultError};
 
 pub(crate) fn run(command: VaultCommand) -> Result<u8, Error> {
@@ -48,9 +47,8 @@ pub(crate) fn run(command: VaultCommand) -> Result<u8, Error> {
         }
         VaultCommand::Recipients(RecipientsCommand::List { config }) => {
             let config = config::load(config.as_deref())?;
-            let mut stores = Stores::new(config.vault.clone());
-            let own = own_identity(&mut stores, &config)?.public();
-            let vault = open_vault(&mut stores, &config)?;
+            let own = own_identity(&config)?.public();
+            let vault = open_vault(&config)?;
             let mut out = std::io::stdout().lock();
             for key in vault.recipients() {
                 let you = if *key == own { "  (you)" } else { "" };
@@ -61,9 +59,12 @@ pub(crate) fn run(command: VaultCommand) -> Result<u8, Error> {
     }
 }
 
-fn own_identity(stores: &mut Stores, config: &Config) -> Result<Identity, Error> {
-    let keyring = stores.keyring();
-    Identity::load(&config.vault.identity(), &|| keyring.clone()).map_err(vault_error)
+fn own_identity(config: &Config) -> Result<Identity, Error> {
+    Identity::load(
+        &config.vault.identity(),
+        &crate::secrets::keyring::Keyring::open,
+    )
+    .map_err(vault_error)
 }
 
 /// Opens the vault, applies `edit`, and re-encrypts it when `edit` reports a change.
@@ -72,9 +73,8 @@ fn change(
     edit: impl FnOnce(&mut Vault, &str) -> Result<Option<String>, Error>,
 ) -> Result<u8, Error> {
     let config = config::load(config_file)?;
-    let mut stores = Stores::new(config.vault.clone());
-    let own = own_identity(&mut stores, &config)?.public();
-    let mut vault = open_vault(&mut stores, &config)?;
+    let own = own_identity(&config)?.public();
+    let mut vault = open_vault(&config)?;
     match edit(&mut vault, &own)? {
         Some(message) => {
             vault
@@ -89,7 +89,6 @@ fn change(
 
 fn init(store: IdentityStore, passphrase: bool, config_file: Option<&Path>) -> Result<u8, Error> {
     let config = config::load(config_file)?;
-    let mut stores = Stores::new(config.vault.clone());
     let target = match (store, &config.vault.identity) {
         (IdentityStore::File, Some(source @ IdentitySource::File(_)))
         | (IdentityStore::Keyring, Some(source @ IdentitySource::Keyring(_))) => source.clone(),
@@ -101,8 +100,7 @@ fn init(store: IdentityStore, passphrase: bool, config_file: Option<&Path>) -> R
             "--passphrase protects an identity file; the keyring protects its own items".into(),
         ));
     }
-    let opened = stores.keyring();
-    let keyring = || opened.clone();
+    let keyring = crate::secrets::keyring::Keyring::open;
     let identity = match Identity::load(&target, &keyring) {
         Ok(identity) => {
             eprintln!("using the identity in {target}");

@@ -62,13 +62,11 @@ impl Stores {
 
     fn open_vault(&mut self) -> Result<Vault, Unavailable> {
         let settings = self.vault_settings.clone();
-        let keyring = self.keyring();
         let unavailable = |e: VaultError| Unavailable {
             reason: e.to_string(),
             hint: e.hint(),
         };
-        let identity =
-            Identity::load(&settings.identity(), &|| keyring.clone()).map_err(unavailable)?;
+        let identity = Identity::load(&settings.identity(), &Keyring::open).map_err(unavailable)?;
         Vault::open(&settings.path, &identity).map_err(unavailable)
     }
 }
