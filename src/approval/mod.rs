@@ -6,17 +6,17 @@
 //! by dropping their futures. No channel, no answer in time, or an error: deny.
 //! [`Grants`] remembers "allow for this session / for N minutes / always".
 
-#![allow(dead_code, unused_imports, reason = "the relay starts using it next")]
-
+pub(crate) mod elicit;
 pub(crate) mod grants;
 pub(crate) mod render;
+pub(crate) mod terminal;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) use grants::{Grant, GrantKey, Grants, Scope};
+pub(crate) use grants::{GrantKey, Grants};
 
 /// One question for a person. Everything in it is already redacted and made printable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,10 +95,10 @@ impl Verdict {
 }
 
 /// A boxed future, so channels can be kept in one list.
-pub(crate) type Asking<'a> = Pin<Box<dyn Future<Output = Option<Answer>> + 'a>>;
+pub(crate) type Asking<'a> = Pin<Box<dyn Future<Output = Option<Answer>> + Send + 'a>>;
 
 /// One way of reaching a person.
-pub(crate) trait Channel {
+pub(crate) trait Channel: Send + Sync {
     /// `tty`, `desktop`, `console`, `elicitation`.
     fn name(&self) -> &'static str;
 

@@ -6,10 +6,16 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use tokio::sync::mpsc;
+
+use crate::approval::elicit::Elicitation;
+use crate::approval::terminal::Terminal;
+use crate::approval::{Approver, Channel, Grants};
 use crate::audit::{AuditLog, Event};
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
+use crate::proxy::gate::Gate;
 use crate::proxy::session::Outcome;
 use crate::proxy::{child, session, sys};
 use crate::secrets::{self, redact::Redactor};
@@ -69,12 +75,15 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
             }
         };
         watchdog.guard(child.group);
+        let (gate, outbox) = gate(&plan, &config);
         let outcome = session::run(
             child,
             plan.limits.clone(),
             plan.grace,
             audit.clone(),
             redactor.clone(),
+            gate,
+            outbox,
         )
         .await;
         let error = outcome.as_ref().err().map(ToString::to_string);
@@ -132,6 +141,37 @@ fn session_end(outcome: Option<&Outcome>, error: Option<&str>) -> Event {
     }
 }
 
+/// The gate with every approval channel this session can reach, and the lines the
+/// elicitation channel sends the client.
+fn gate(plan: &Plan, config: &Config) -> (Arc<Gate>, Option<mpsc::UnboundedReceiver<Vec<u8>>>) {
+    let (elicitation, outbox) = Elicitation::new();
+    let elicitation = Arc::new(elicitation);
+    let channels: Vec<Arc<dyn Channel>> = vec![Arc::new(Terminal::open()), elicitation.clone()];
+    let grants = match grants_file() {
+        Some(file) => Grants::load(&file).unwrap_or_else(|e| {
+            tracing::warn!("ignoring remembered approvals: {e}");
+            Grants::in_memory()
+        }),
+        None => Grants::in_memory(),
+    };
+    let approver = Approver::new(channels);
+    tracing::debug!(reachable = ?approver.reachable(), "approval channels");
+    let gate = Gate::new(
+        config.policy.clone(),
+        plan.name.clone(),
+        plan.label(),
+        approver,
+        Arc::new(grants),
+        Some(elicitation),
+    );
+    (Arc::new(gate), Some(outbox))
+}
+
+/// Where "always" approvals are kept: beside the default audit database.
+pub(crate) fn grants_file() -> Option<std::path::PathBuf> {
+    Some(crate::audit::db::default_path()?.with_file_name("grants.json"))
+}
+
 /// What `run` will do, from the arguments and the configuration.
 struct Plan {
     name: Option<String>,
@@ -140,6 +180,21 @@ struct Plan {
     env: Vec<(String, String)>,
     limits: crate::proxy::relay::Limits,
     grace: std::time::Duration,
+}
+
+impl Plan {
+    /// The server as people see it: its configured name, else its program's name.
+    fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            self.argv.first().map_or_else(String::new, |a| {
+                std::path::Path::new(a)
+                    .file_name()
+                    .unwrap_or(a)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+        })
+    }
 }
 
 fn plan(args: RunArgs, config: &Config) -> Result<Plan, Error> {

@@ -100,13 +100,6 @@ pub(crate) enum Decider {
 
 impl Decider {
     /// The decider as the audit log and prompts name it.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "for the relay's audit rows; the gate is wired separately"
-        )
-    )]
     pub(crate) fn label(&self) -> &str {
         match self {
             Decider::Rule(id) => id,
@@ -172,10 +165,6 @@ impl Policy {
     }
 
     /// Decides a call: the relay's entry point.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "the relay calls it; the gate is wired separately")
-    )]
     pub(crate) fn evaluate(&self, call: &Call) -> Decision {
         self.decide(call, &mut |_, _, _| {})
     }

@@ -1,6 +1,7 @@
 //! The proxy: the child process, the relay, and the session that ties them together.
 
 pub(crate) mod child;
+pub(crate) mod gate;
 pub(crate) mod inflight;
 pub(crate) mod observe;
 pub(crate) mod relay;

@@ -6,20 +6,31 @@
 //! client ◀─ admit (ids) ◀─ envelope::parse ◀─ LineReader ◀─ server
 //! ```
 //!
-//! Every line gets an audit event. A gated request (`tools/call`) is forwarded only after
-//! its decision row is committed; if the row cannot be committed the call is denied and
-//! the session goes on. Other events are queued for the writer thread.
+//! Every line gets an audit event. A gated request (`tools/call`, and what the configuration
+//! adds) goes through the [`Gate`]: allowed, it is forwarded only after its decision row is
+//! committed (if the row cannot be committed the call is denied and the session goes on);
+//! denied, the model gets a result saying who denied it and how to get it approved; asked,
+//! it waits for a person while every other message flows on, and is forwarded or denied when
+//! the answer comes. Other events are queued for the writer thread.
 //!
 //! Each pump reads one line, decides, and writes it on before reading the next, so a
 //! slow reader on one side slows the other side down instead of growing a buffer: memory is
 //! one line per direction (capped) plus the pipe buffers. Both pumps run at once; neither
 //! waits on the other. An allowed line is written as the very bytes read.
 
+use std::collections::HashMap;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use crate::approval::{GrantKey, Request, Verdict};
+use crate::proxy::gate::{self, Gate, Judgement};
 
 use crate::audit::row::sha256_hex;
 use crate::audit::{AuditLog, Event};
@@ -28,6 +39,7 @@ use crate::proxy::observe::{self, CLIENT, SERVER};
 use crate::secrets::redact::Redactor;
 use crate::wire::envelope::{self, Id, Kind, Message};
 use crate::wire::framing::{Frame, LineReader};
+use serde_json::value::RawValue;
 
 /// JSON-RPC "internal error", sent for requests the server can no longer answer.
 const INTERNAL_ERROR: i64 = -32603;
@@ -70,6 +82,9 @@ pub(crate) struct Setup {
     pub(crate) audit: Arc<AuditLog>,
     pub(crate) redactor: Arc<Redactor>,
     pub(crate) signals: Arc<Signals>,
+    pub(crate) gate: Arc<Gate>,
+    /// Lines peta itself sends the client (elicitation questions), if any.
+    pub(crate) outbox: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
 }
 
 /// Signals between the relay and the session that runs it.
@@ -99,6 +114,27 @@ struct Relay<'a> {
     from_server: Mutex<InFlight>,
     /// Whether an `initialize` request was already passed on (B8: it may be sent once).
     initialized: Mutex<bool>,
+    gate: &'a Gate,
+    /// Requests waiting for a person, by id: sending withdraws the question.
+    cancels: Mutex<HashMap<Id, oneshot::Sender<()>>>,
+}
+
+/// A question being asked, resolving to its outcome.
+type Waiting<'a> = FuturesUnordered<Pin<Box<dyn Future<Output = Asked> + Send + 'a>>>;
+
+/// A gated request that waited for a person, and what came of it.
+struct Asked {
+    line: Vec<u8>,
+    id: Id,
+    raw_id: String,
+    rule: String,
+    request: Box<Request>,
+    key: GrantKey,
+    event: Event,
+    modern: bool,
+    tool_call: bool,
+    /// `None`: the client cancelled the request while it waited.
+    verdict: Option<Verdict>,
 }
 
 /// One writer shared by the pumps; `None` once closed.
@@ -147,6 +183,8 @@ where
         audit,
         redactor,
         signals,
+        gate,
+        mut outbox,
     } = setup;
     let relay = Relay {
         audit: &audit,
@@ -154,6 +192,8 @@ where
         from_client: Mutex::new(InFlight::new(limits.max_in_flight)),
         from_server: Mutex::new(InFlight::new(limits.max_in_flight)),
         initialized: Mutex::new(false),
+        gate: &gate,
+        cancels: Mutex::default(),
         limits,
     };
     let to_client = Outlet::new(client_out);
@@ -164,6 +204,11 @@ where
     let mut reading_client = true;
     loop {
         tokio::select! {
+            Some(line) = async { outbox.as_mut()?.recv().await }, if outbox.is_some() => {
+                if to_client.send(&line).await.is_err() {
+                    return Ended::ClientGone;
+                }
+            }
             stop = &mut upstream, if reading_client => {
                 reading_client = false;
                 match stop {
@@ -215,8 +260,20 @@ impl Relay<'_> {
             BufReader::with_capacity(READ_BUFFER, input),
             self.limits.max_line_bytes,
         );
+        let mut waiting: Waiting<'_> = FuturesUnordered::new();
         loop {
-            let frame = match lines.next().await {
+            let next = tokio::select! {
+                next = lines.next() => next,
+                Some(asked) = waiting.next(), if !waiting.is_empty() => {
+                    if let Some(reply) = self.on_answer(asked, to_server).await
+                        && to_client.send(&reply).await.is_err()
+                    {
+                        return Stop::ClientGone;
+                    }
+                    continue;
+                }
+            };
+            let frame = match next {
                 Ok(Some(frame)) => frame,
                 Ok(None) => return Stop::ClientEof,
                 Err(e) => {
@@ -225,7 +282,7 @@ impl Relay<'_> {
                 }
             };
             let reply = match frame {
-                Frame::Line(line) => self.on_client_line(line, to_server).await,
+                Frame::Line(line) => self.on_client_line(line, to_server, &mut waiting).await,
                 Frame::TooLong { len } => {
                     tracing::warn!(
                         len,
@@ -258,10 +315,12 @@ impl Relay<'_> {
     }
 
     /// Handles one line from the client; returns a reply for the client if peta answers it.
-    async fn on_client_line<SI: AsyncWrite + Unpin>(
-        &self,
+    /// A gated request that needs a person is pushed onto `waiting` instead.
+    async fn on_client_line<'w, SI: AsyncWrite + Unpin>(
+        &'w self,
         line: Vec<u8>,
         to_server: &Outlet<SI>,
+        waiting: &mut Waiting<'w>,
     ) -> Option<Vec<u8>> {
         let msg = match envelope::parse(&line) {
             Ok(msg) => msg,
@@ -276,6 +335,25 @@ impl Relay<'_> {
                     .then(|| envelope::error_reply(raw_id, rejected.why.code(), &why));
             }
         };
+        // The client answering one of peta's own questions: it never reaches the server.
+        if let (
+            Kind::Response {
+                id: Some(Id::Str(id)),
+                ..
+            },
+            Some(elicitation),
+        ) = (&msg.kind, &self.gate.elicitation)
+            && elicitation.owns(id)
+        {
+            let mut event = observe::message(CLIENT, &msg, &line);
+            event.method = Some("elicitation/create".into());
+            event.decision = Some("peta");
+            self.audit.record(event);
+            if let Ok(value) = serde_json::from_slice(&line) {
+                elicitation.deliver(id, value);
+            }
+            return None;
+        }
         if let Err(why) = self.admit_from_client(&msg) {
             tracing::warn!(reason = %why, method = msg.method(), "refused a message from the client");
             let raw_id = msg.raw_id.map(|r| r.get());
@@ -296,9 +374,26 @@ impl Relay<'_> {
             };
         }
         let mut event = observe::message(CLIENT, &msg, &line);
+        // A cancellation of a request still waiting for a person: withdraw the question;
+        // the server never saw the request, so it does not see the cancellation either.
+        if let Kind::Notification { method } = &msg.kind
+            && *method == "notifications/cancelled"
+            && let Some(id) = envelope::cancelled_request(msg.params)
+            && let Some(cancel) = self.cancels.lock().expect("cancels lock").remove(&id)
+        {
+            let _ = cancel.send(());
+            event.decision = Some("withdrawn");
+            self.audit.record(event);
+            return None;
+        }
         let request = match &msg.kind {
             Kind::Request { id, method } => {
                 tracing::debug!(%id, %method, tool = msg.tool.as_ref().map(|t| t.name.as_ref()), "client request");
+                if *method == "initialize"
+                    && let Some(elicitation) = &self.gate.elicitation
+                {
+                    elicitation.client_initialized(msg.params.map(RawValue::get));
+                }
                 Some((
                     id.clone(),
                     msg.raw_id
@@ -307,24 +402,105 @@ impl Relay<'_> {
             }
             _ => None,
         };
-        if let (Some(call), Some((id, raw_id))) = (&msg.tool, &request) {
-            // Gated: the decision row is durable before the server sees a byte.
-            event.decision = Some("allow");
-            event.rule = Some("default".into());
+        let gated = self.gate.gated(&msg);
+        if let (Some(gated), Some((id, raw_id))) = (gated, &request) {
             event.bytes_sha256 = Some(sha256_hex(&line));
-            if let Err(reason) = self.audit.commit(event) {
-                self.from_client.lock().expect("in-flight lock").answer(id);
-                tracing::error!(tool = %call.name, error = %reason, "denied a tool call that could not be audited");
-                let text = format!(
-                    "peta denied this call to {}: it could not be recorded in the audit log ({reason}), and peta runs nothing it cannot record. Nothing was sent to the server. Check the log with `peta audit verify` and free disk space if it is full, then try again.",
-                    call.name
-                );
-                return Some(envelope::tool_error_reply(raw_id, &text, call.modern));
+            let tool_call = msg.tool.is_some();
+            let modern = msg.tool.as_ref().is_some_and(|t| t.modern);
+            match self.gate.judge(&gated, &line, self.redactor) {
+                Judgement::Allow {
+                    rule,
+                    channel,
+                    grant_scope,
+                } => {
+                    event.decision = Some("allow");
+                    event.rule = Some(rule);
+                    event.channel = Some(channel.to_owned());
+                    event.grant_scope = grant_scope;
+                    // The decision row is durable before the server sees a byte.
+                    if let Err(reason) = self.audit.commit(event) {
+                        self.from_client.lock().expect("in-flight lock").answer(id);
+                        tracing::error!(name = %gated.name, error = %reason, "denied a request that could not be audited");
+                        let text = format!(
+                            "peta denied this call to {}: it could not be recorded in the audit log ({reason}), and peta runs nothing it cannot record. Nothing was sent to the server. Check the log with `peta audit verify` and free disk space if it is full, then try again.",
+                            gated.name
+                        );
+                        return Some(deny_reply(raw_id, &text, tool_call, modern));
+                    }
+                }
+                Judgement::Deny { rule, text } => {
+                    event.decision = Some("deny");
+                    event.rule = Some(rule);
+                    event.channel = Some("policy".into());
+                    self.from_client.lock().expect("in-flight lock").answer(id);
+                    tracing::info!(name = %gated.name, "the policy denied a request");
+                    // Nothing runs either way, so a failed commit changes nothing.
+                    if let Err(reason) = self.audit.commit(event) {
+                        tracing::error!(error = %reason, "could not record a denial");
+                    }
+                    return Some(deny_reply(raw_id, &text, tool_call, modern));
+                }
+                Judgement::Ask { rule, request, key } => {
+                    let waiting_now = self.cancels.lock().expect("cancels lock").len();
+                    let mut asked = event.clone();
+                    asked.decision = Some("ask");
+                    asked.rule = Some(rule.clone());
+                    self.audit.record(asked);
+                    if waiting_now >= gate::MAX_WAITING {
+                        let verdict = Verdict::denied("flood");
+                        let text = gate::denial_text(&request, &verdict);
+                        event.decision = Some("deny");
+                        event.rule = Some(rule);
+                        event.channel = Some("flood".into());
+                        self.from_client.lock().expect("in-flight lock").answer(id);
+                        let _ = self.audit.commit(event);
+                        return Some(deny_reply(raw_id, &text, tool_call, modern));
+                    }
+                    tracing::info!(name = %gated.name, question = %request.id, "asking a person");
+                    let (cancel, cancelled) = oneshot::channel();
+                    self.cancels
+                        .lock()
+                        .expect("cancels lock")
+                        .insert(id.clone(), cancel);
+                    let gate = self.gate;
+                    let (id, raw_id) = (id.clone(), raw_id.clone());
+                    drop(msg);
+                    waiting.push(Box::pin(async move {
+                        let verdict = tokio::select! {
+                            verdict = gate.approver.decide(&request) => Some(verdict),
+                            _ = cancelled => None,
+                        };
+                        Asked {
+                            line,
+                            id,
+                            raw_id,
+                            rule,
+                            request,
+                            key,
+                            event,
+                            modern,
+                            tool_call,
+                            verdict,
+                        }
+                    }));
+                    return None;
+                }
             }
         } else {
             self.audit.record(event);
         }
         drop(msg);
+        self.forward(line, request, to_server).await
+    }
+
+    /// Sends a client line on to the server; answers its request with an error if the server
+    /// no longer takes input.
+    async fn forward<SI: AsyncWrite + Unpin>(
+        &self,
+        line: Vec<u8>,
+        request: Option<(Id, String)>,
+        to_server: &Outlet<SI>,
+    ) -> Option<Vec<u8>> {
         if let Err(e) = to_server.send(&line).await {
             tracing::warn!(error = %e, "the server is not accepting input");
             if let Some((id, raw_id)) = request {
@@ -337,6 +513,65 @@ impl Relay<'_> {
             }
         }
         None
+    }
+
+    /// A question came back: record the decision, then forward the very bytes that were
+    /// shown (and hashed), or answer with the denial.
+    async fn on_answer<SI: AsyncWrite + Unpin>(
+        &self,
+        asked: Asked,
+        to_server: &Outlet<SI>,
+    ) -> Option<Vec<u8>> {
+        let Asked {
+            line,
+            id,
+            raw_id,
+            rule,
+            request,
+            key,
+            mut event,
+            modern,
+            tool_call,
+            verdict,
+        } = asked;
+        self.cancels.lock().expect("cancels lock").remove(&id);
+        let Some(mut verdict) = verdict else {
+            // Cancelled by the client: nothing to answer, nothing to forward.
+            event.decision = Some("withdrawn");
+            event.rule = Some(rule);
+            event.channel = Some("cancelled".into());
+            self.audit.record(event);
+            return None;
+        };
+        event.ts = crate::audit::time::now();
+        event.rule = Some(rule);
+        event.channel = Some(verdict.by.clone());
+        event.decision = Some(if verdict.answer.allows() {
+            "allow"
+        } else {
+            "deny"
+        });
+        event.grant_scope = Some(verdict.answer.label());
+        debug_assert_eq!(
+            event.bytes_sha256.as_deref(),
+            Some(request.bytes_sha256.as_str())
+        );
+        if verdict.answer.allows() {
+            if let Err(e) = self.gate.grants.remember(key, verdict.answer, &verdict.by) {
+                tracing::warn!(error = %e, "could not remember the grant");
+            }
+            if self.audit.commit(event).is_ok() {
+                tracing::info!(question = %request.id, by = %verdict.by, "approved");
+                return self.forward(line, Some((id, raw_id)), to_server).await;
+            }
+            verdict = Verdict::denied("audit");
+        } else {
+            let _ = self.audit.commit(event);
+        }
+        tracing::info!(question = %request.id, by = %verdict.by, "denied");
+        self.from_client.lock().expect("in-flight lock").answer(&id);
+        let text = gate::denial_text(&request, &verdict);
+        Some(deny_reply(&raw_id, &text, tool_call, modern))
     }
 
     /// Decides whether a valid client message may go on, recording what it starts or ends.
@@ -426,6 +661,11 @@ impl Relay<'_> {
                                 && let Some(result) = msg.result
                             {
                                 event.is_error = Some(envelope::result_is_error(result));
+                            }
+                            if &*request.method == "tools/list"
+                                && let Some(result) = msg.result
+                            {
+                                self.gate.listed(result);
                             }
                         }
                         Ok(event)
@@ -552,6 +792,16 @@ impl Relay<'_> {
                 return;
             }
         }
+    }
+}
+
+/// A denial the model understands: a tool result with `isError` for `tools/call`, a JSON-RPC
+/// error for the other gated methods (which have no error result).
+fn deny_reply(raw_id: &str, text: &str, tool_call: bool, modern: bool) -> Vec<u8> {
+    if tool_call {
+        envelope::tool_error_reply(raw_id, text, modern)
+    } else {
+        envelope::error_reply(Some(raw_id), envelope::INVALID_REQUEST, text)
     }
 }
 

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
 
 use super::child::Child;
+use super::gate::Gate;
 use super::relay::{self, Ended, Limits, Signals};
 use super::{stdio, sys};
 use crate::audit::AuditLog;
@@ -55,6 +57,8 @@ pub(crate) async fn run(
     grace: Duration,
     audit: Arc<AuditLog>,
     redactor: Arc<Redactor>,
+    gate: Arc<Gate>,
+    outbox: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
 ) -> io::Result<Outcome> {
     let mut shutdown = shutdown_signals()?;
     let signals = Arc::new(Signals::default());
@@ -64,6 +68,8 @@ pub(crate) async fn run(
         audit,
         redactor,
         signals: signals.clone(),
+        gate,
+        outbox,
     };
     let mut relay = tokio::spawn(relay::run(
         setup,

@@ -28,6 +28,9 @@ pub(crate) struct LineReader<R> {
     inner: R,
     cap: usize,
     line: Vec<u8>,
+    /// Bytes of the current line seen so far while discarding an oversized one. Kept here,
+    /// not in `next`, so `next` can be cancelled (by a `select!`) and resumed without loss.
+    discarded: Option<usize>,
 }
 
 impl<R: AsyncBufRead + Unpin> LineReader<R> {
@@ -36,17 +39,17 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
             inner,
             cap,
             line: Vec::new(),
+            discarded: None,
         }
     }
 
-    /// The next frame, or `None` at a clean end of stream.
+    /// The next frame, or `None` at a clean end of stream. Cancel-safe: every byte taken from
+    /// the reader is accounted for in `self` before the next await.
     pub(crate) async fn next(&mut self) -> io::Result<Option<Frame>> {
-        // Bytes of the current line seen so far while discarding an oversized one.
-        let mut discarded: Option<usize> = None;
         loop {
             let available = self.inner.fill_buf().await?;
             if available.is_empty() {
-                return Ok(if let Some(len) = discarded {
+                return Ok(if let Some(len) = self.discarded.take() {
                     Some(Frame::TooLong { len })
                 } else if self.line.is_empty() {
                     None
@@ -61,7 +64,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                 None => (available, false),
             };
             let taken = chunk.len();
-            match discarded.as_mut() {
+            match self.discarded.as_mut() {
                 Some(len) => *len += taken,
                 None => {
                     // The cap is on the message; the terminator (and a `\r` that may be
@@ -69,7 +72,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                     let content = self.line.len() + taken - usize::from(complete);
                     let content = content - usize::from(ends_with_cr(&self.line, chunk, complete));
                     if content > self.cap {
-                        discarded = Some(self.line.len() + taken);
+                        self.discarded = Some(self.line.len() + taken);
                         self.line = Vec::new();
                     } else {
                         self.line.extend_from_slice(chunk);
@@ -78,7 +81,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
             }
             self.inner.consume(taken);
             if complete {
-                return Ok(Some(match discarded {
+                return Ok(Some(match self.discarded.take() {
                     Some(len) => Frame::TooLong { len },
                     None => Frame::Line(std::mem::take(&mut self.line)),
                 }));

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Session, fixture, peta, peta_command, python, required};
+use crate::support::{ALLOW_ALL, Session, fixture, peta, peta_command, python, required};
 
 /// A private audit database and the config that points peta at it.
 struct Log {
@@ -24,7 +24,7 @@ impl Log {
     fn with(extra: &str) -> Log {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = format!(
-            "[audit]\npath = \"{}\"\n{extra}",
+            "{ALLOW_ALL}[audit]\npath = \"{}\"\n{extra}",
             dir.path().join("audit.db").display()
         );
         std::fs::write(dir.path().join("peta.toml"), config).expect("config");
@@ -420,7 +420,7 @@ fn a_full_disk_denies_calls_with_a_reason_and_the_log_verifies_after() {
     let db = mount.join("audit.db");
     std::fs::write(
         log.config(),
-        format!("[audit]\npath = \"{}\"\n", db.display()),
+        format!("{ALLOW_ALL}[audit]\npath = \"{}\"\n", db.display()),
     )
     .expect("config");
     let mut s = log.record_session("full");

@@ -17,6 +17,8 @@ fn report(python: &str, scenario: &str, extra: &[&str], server: &[&str]) -> serd
         .args(server)
         .env("PETA_LOG", "warn")
         .env("XDG_STATE_HOME", crate::support::state_home())
+        .env("XDG_CONFIG_HOME", crate::support::state_home())
+        .env_remove("PETA_CONFIG")
         .env("PETA_INTEROP_MARK", "mark ✓")
         .output()
         .expect("run the Python SDK client");

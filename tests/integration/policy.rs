@@ -56,9 +56,11 @@ fn config(dir: &tempfile::TempDir, text: &str) -> PathBuf {
 fn policy_test(config: Option<&PathBuf>, args: &[&str]) -> Run {
     let mut command = peta_command();
     command.args(["policy", "test"]).args(args);
-    if let Some(config) = config {
-        command.arg("--config").arg(config);
-    }
+    match config {
+        Some(config) => command.arg("--config").arg(config),
+        // No configuration at all, not the test run's allow-all one.
+        None => command.env("XDG_CONFIG_HOME", "/nonexistent"),
+    };
     let out = command.output().expect("run peta");
     Run {
         code: out.status.code(),

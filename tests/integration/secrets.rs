@@ -12,7 +12,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::support::{
-    SecretService, Session, external, peta, peta_command, required, wait_for_file,
+    ALLOW_ALL, SecretService, Session, external, peta, peta_command, required, wait_for_file,
 };
 
 /// Every encoding the redactor promises to catch, for a raw scan.
@@ -150,7 +150,11 @@ fn canary_never_flows_back(backend: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("audit.db");
     let config = dir.path().join("peta.toml");
-    std::fs::write(&config, format!("[audit]\npath = \"{}\"\n", db.display())).expect("config");
+    std::fs::write(
+        &config,
+        format!("{ALLOW_ALL}[audit]\npath = \"{}\"\n", db.display()),
+    )
+    .expect("config");
     // The server also prints the secret to its stderr before it starts.
     let script = format!(
         "echo \"starting with $API_TOKEN\" >&2; exec {} demo-server",

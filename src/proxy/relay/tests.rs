@@ -53,6 +53,8 @@ fn start_full(limits: Limits, pipe: usize, audit: AuditLog, redactor: Redactor) 
         audit: audit.clone(),
         redactor: Arc::new(redactor),
         signals: signals.clone(),
+        gate: Arc::new(crate::proxy::gate::Gate::allow_all()),
+        outbox: None,
     };
     let relay = tokio::spawn(run(
         setup,

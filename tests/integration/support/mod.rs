@@ -13,12 +13,23 @@ pub fn peta() -> &'static str {
     env!("CARGO_BIN_EXE_peta")
 }
 
-/// A state directory for this test run, so no test writes to the user's audit log.
+/// A state directory for this test run, so no test writes to the user's audit log. It is
+/// also the configuration directory: its `peta/peta.toml` allows every call by default, so
+/// tests about relaying are not stopped by the approval gate. Tests about the gate give
+/// their own configuration.
 pub fn state_home() -> &'static Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| tempfile::tempdir().expect("state dir"))
-        .path()
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("state dir");
+        std::fs::create_dir_all(dir.path().join("peta")).expect("config dir");
+        std::fs::write(dir.path().join("peta/peta.toml"), ALLOW_ALL).expect("config");
+        dir
+    })
+    .path()
 }
+
+/// A configuration that lets every gated call through.
+pub const ALLOW_ALL: &str = "[defaults]\ndefault_action = \"allow\"\n";
 
 /// `peta` with a private state directory and no user configuration.
 pub fn peta_command() -> Command {

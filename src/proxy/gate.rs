@@ -1,0 +1,287 @@
+//! The gate: what the relay does with a gated request (`tools/call`, and the methods the
+//! configuration adds). The policy decides allow, deny or ask; a remembered grant can turn an
+//! ask into an allow; an ask becomes a [`Request`] for the approval channels. The gate also
+//! remembers what the server listed in `tools/list` (definition hashes and annotations).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::approval::elicit::Elicitation;
+use crate::approval::{Approver, GrantKey, Grants, Request, Verdict, render};
+use crate::audit::row::sha256_hex;
+use crate::display::visible;
+use crate::policy::{Action, Call, Method, Policy, Subject};
+use crate::secrets::redact::Redactor;
+use crate::wire::envelope::{Kind, Message};
+
+/// Questions that may wait at once in one session; more are denied as a flood.
+pub(crate) const MAX_WAITING: usize = 16;
+
+/// What the server said about one tool in `tools/list`.
+#[derive(Debug, Clone)]
+struct Listed {
+    /// SHA-256 of the tool's canonical JSON definition.
+    definition: String,
+    annotations: Option<Value>,
+}
+
+pub(crate) struct Gate {
+    pub(crate) policy: Policy,
+    /// The configured name (`--server`), for rules; `None` when not given.
+    pub(crate) server: Option<String>,
+    /// What people see as the server's name.
+    pub(crate) label: String,
+    pub(crate) approver: Approver,
+    pub(crate) grants: Arc<Grants>,
+    pub(crate) elicitation: Option<Arc<Elicitation>>,
+    tools: Mutex<HashMap<String, Listed>>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("server", &self.server)
+            .field("approver", &self.approver)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The gate's judgement of one request.
+pub(crate) enum Judgement {
+    Allow {
+        rule: String,
+        /// `policy`, or the grant's scope and who gave it.
+        channel: &'static str,
+        grant_scope: Option<String>,
+    },
+    Deny {
+        rule: String,
+        /// For the model: who or what denied it and how to get it approved.
+        text: String,
+    },
+    Ask {
+        rule: String,
+        request: Box<Request>,
+        key: GrantKey,
+    },
+}
+
+/// A gated request, as the gate sees it.
+pub(crate) struct Gated<'m> {
+    pub(crate) method: Method,
+    pub(crate) name: String,
+    pub(crate) arguments: Option<&'m RawValue>,
+}
+
+impl Gate {
+    pub(crate) fn new(
+        policy: Policy,
+        server: Option<String>,
+        label: String,
+        approver: Approver,
+        grants: Arc<Grants>,
+        elicitation: Option<Arc<Elicitation>>,
+    ) -> Gate {
+        Gate {
+            policy,
+            server,
+            label,
+            approver,
+            grants,
+            elicitation,
+            tools: Mutex::default(),
+        }
+    }
+
+    /// Lets everything through (relay tests that are not about the gate).
+    #[cfg(test)]
+    pub(crate) fn allow_all() -> Gate {
+        let mut policy = Policy::default();
+        policy.default_action = Some(Action::Allow);
+        Gate::new(
+            policy,
+            None,
+            "test".into(),
+            Approver::new(Vec::new()),
+            Arc::new(Grants::in_memory()),
+            None,
+        )
+    }
+
+    /// Whether `msg` is a request this gate decides, and what it is about.
+    pub(crate) fn gated<'m>(&self, msg: &Message<'m>) -> Option<Gated<'m>> {
+        let Kind::Request { method, .. } = &msg.kind else {
+            return None;
+        };
+        let method = Method::from_name(method)?;
+        if !self.policy.gates(method) {
+            return None;
+        }
+        if let Some(call) = &msg.tool {
+            return Some(Gated {
+                method,
+                name: call.name.to_string(),
+                arguments: call.arguments,
+            });
+        }
+        let params: Option<Value> = msg.params.and_then(|p| serde_json::from_str(p.get()).ok());
+        let field = |k: &str| {
+            params
+                .as_ref()
+                .and_then(|p| p.get(k))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (name, arguments) = match method {
+            Method::ResourcesRead => (field("uri"), msg.params),
+            Method::PromptsGet => (field("name"), None),
+            _ => (method.as_str().to_owned(), msg.params),
+        };
+        Some(Gated {
+            method,
+            name,
+            arguments,
+        })
+    }
+
+    /// Decides a gated request whose exact bytes are `line`.
+    pub(crate) fn judge(&self, gated: &Gated, line: &[u8], redactor: &Redactor) -> Judgement {
+        let listed = self
+            .tools
+            .lock()
+            .expect("tools lock")
+            .get(&gated.name)
+            .cloned();
+        let subject = Subject::new(gated.method, &gated.name);
+        let decision = self.policy.evaluate(&Call {
+            server: self.server.as_deref(),
+            subject,
+            arguments: gated.arguments,
+            annotations: listed.as_ref().and_then(|l| l.annotations.as_ref()),
+        });
+        let rule = decision.decider.label().to_owned();
+        let shown = visible(&gated.name);
+        match decision.action {
+            Action::Allow => Judgement::Allow {
+                rule,
+                channel: "policy",
+                grant_scope: None,
+            },
+            Action::Deny => {
+                let why = decision.message.clone().unwrap_or(decision.reason.clone());
+                Judgement::Deny {
+                    text: format!(
+                        "peta's policy denies {} {shown} (rule `{rule}`: {why}). Nothing was sent to the server. Do not retry this call; if it is needed, ask the user to change the rule in peta's configuration.",
+                        gated.method.as_str()
+                    ),
+                    rule,
+                }
+            }
+            Action::Ask => {
+                let arguments: Option<Value> = gated
+                    .arguments
+                    .and_then(|a| serde_json::from_str(a.get()).ok());
+                let key = GrantKey {
+                    server: self.label.clone(),
+                    tool: gated.name.clone(),
+                    definition: listed
+                        .as_ref()
+                        .map(|l| l.definition.clone())
+                        .unwrap_or_default(),
+                    arguments: sha256_hex(render::canonical(arguments.as_ref()).as_bytes()),
+                };
+                if let Some(grant) = self.grants.check(&key) {
+                    return Judgement::Allow {
+                        rule: format!("grant:{}", grant.id),
+                        channel: "grant",
+                        grant_scope: Some(
+                            format!("{:?} by {}", grant.scope, grant.by).to_lowercase(),
+                        ),
+                    };
+                }
+                let request = Request {
+                    id: format!("peta-{}", uuid::Uuid::new_v4().simple()),
+                    server: visible(&self.label),
+                    method: gated.method.as_str().to_owned(),
+                    tool: shown,
+                    rule: rule.clone(),
+                    reason: decision.reason.clone(),
+                    message: decision.message.clone(),
+                    arguments: render::arguments(arguments.as_ref(), redactor),
+                    annotations: listed
+                        .as_ref()
+                        .and_then(|l| l.annotations.as_ref())
+                        .map(|a| visible(&redactor.text(&a.to_string()))),
+                    pin: if listed.is_some() {
+                        "listed by the server in this session".into()
+                    } else {
+                        "not listed by the server in this session".into()
+                    },
+                    bytes_sha256: sha256_hex(line),
+                    timeout: decision.timeout,
+                };
+                Judgement::Ask {
+                    rule,
+                    request: Box::new(request),
+                    key,
+                }
+            }
+        }
+    }
+
+    /// Remembers the tools of a `tools/list` result.
+    pub(crate) fn listed(&self, result: &RawValue) {
+        let Ok(result) = serde_json::from_str::<Value>(result.get()) else {
+            return;
+        };
+        let Some(tools) = result.get("tools").and_then(Value::as_array) else {
+            return;
+        };
+        let mut known = self.tools.lock().expect("tools lock");
+        for tool in tools {
+            let Some(name) = tool.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            known.insert(
+                name.to_owned(),
+                Listed {
+                    // Value's map is sorted, so this is canonical.
+                    definition: sha256_hex(tool.to_string().as_bytes()),
+                    annotations: tool.get("annotations").cloned(),
+                },
+            );
+        }
+    }
+}
+
+/// What the model reads when a question ends in a denial nobody chose explicitly, or one a
+/// person chose.
+pub(crate) fn denial_text(request: &Request, verdict: &Verdict) -> String {
+    let what = format!("{} {}", request.method, request.tool);
+    match verdict.by.as_str() {
+        "timeout" => format!(
+            "peta asked the user to approve {what} and got no answer within {} s, so it was denied; nothing was sent to the server. Ask the user to approve it (at the terminal prompt, the desktop notification, or with `peta approve` in a terminal), then retry the same call.",
+            request.timeout.as_secs()
+        ),
+        "no-channel" => format!(
+            "peta needs the user to approve {what}, and no way to ask is available (no terminal, no desktop notifications, no `peta approve` console, and the client does not offer elicitation), so it was denied; nothing was sent to the server. Ask the user to run `peta approve --watch` in a terminal, then retry the same call."
+        ),
+        "no-answer" => format!(
+            "peta asked the user to approve {what}; every prompt was dismissed without an answer, so it was denied and nothing was sent to the server. Ask the user whether to retry."
+        ),
+        "flood" => format!(
+            "peta denied {what}: too many calls are already waiting for the user's approval. Wait for those to be answered, then retry."
+        ),
+        "audit" => format!(
+            "peta denied {what}: the approval could not be recorded in the audit log, and peta runs nothing it cannot record. Nothing was sent to the server."
+        ),
+        by => format!(
+            "The user denied {what} (answered at the {by}). Nothing was sent to the server. Do not retry it unless the user asks you to."
+        ),
+    }
+}
