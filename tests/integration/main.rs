@@ -2,6 +2,7 @@
 
 mod support;
 
+mod approval;
 mod audit;
 mod cli;
 mod interop;

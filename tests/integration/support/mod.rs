@@ -366,3 +366,96 @@ impl Drop for SecretService {
         }
     }
 }
+
+/// A pseudo-terminal that becomes the controlling terminal of a command whose stdio stays
+/// piped: peta's `/dev/tty` is this terminal while the protocol flows over the pipes.
+pub struct Pty {
+    master: std::fs::File,
+    slave: std::os::fd::OwnedFd,
+    transcript: Vec<u8>,
+}
+
+impl Pty {
+    pub fn open() -> Pty {
+        use std::os::fd::FromRawFd;
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty writes two fds into the provided integers.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty failed");
+        // SAFETY: both fds were just opened and are owned here alone.
+        unsafe {
+            libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+            libc::fcntl(master, libc::F_SETFL, libc::O_NONBLOCK);
+        }
+        Pty {
+            // SAFETY: as above.
+            master: unsafe { std::fs::File::from_raw_fd(master) },
+            // SAFETY: as above.
+            slave: unsafe { std::os::fd::OwnedFd::from_raw_fd(slave) },
+            transcript: Vec::new(),
+        }
+    }
+
+    /// Makes this terminal the controlling terminal of `command` (a new session).
+    pub fn attach(&self, command: &mut Command) {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let slave = self.slave.as_raw_fd();
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setsid() < 0 || libc::ioctl(slave, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+
+    fn pump(&mut self) {
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.master.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => self.transcript.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// Waits until the terminal has shown `text`; returns everything shown so far.
+    #[track_caller]
+    pub fn wait_for(&mut self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            self.pump();
+            let shown = String::from_utf8_lossy(&self.transcript).into_owned();
+            if shown.contains(text) {
+                return shown;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the terminal never showed {text:?}:\n{shown}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Types on the terminal.
+    pub fn type_keys(&mut self, keys: &[u8]) {
+        self.master.write_all(keys).expect("type on the pty");
+    }
+
+    /// Everything the terminal showed.
+    pub fn transcript(&mut self) -> Vec<u8> {
+        self.pump();
+        self.transcript.clone()
+    }
+}

@@ -1,0 +1,298 @@
+//! Approval through the binary: a call the policy asks about waits for a person at a real
+//! terminal (a pty that is peta's controlling terminal while the protocol flows over pipes);
+//! other traffic flows meanwhile; the answer, a timeout or the client's cancellation decide
+//! what reaches the server; what the person saw is what was forwarded.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{Pty, Session, peta, peta_command};
+
+/// A session of the demo server behind peta with `config` (TOML, the audit path appended),
+/// its controlling terminal `pty`.
+struct Gated {
+    session: Session,
+    pty: Pty,
+    dir: tempfile::TempDir,
+}
+
+impl Gated {
+    fn start(config: &str) -> Gated {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("peta.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "{config}\n[audit]\npath = \"{}\"\n",
+                dir.path().join("audit.db").display()
+            ),
+        )
+        .expect("config");
+        let pty = Pty::open();
+        let mut command = peta_command();
+        command
+            .args(["run", "--server", "demo", "--config"])
+            .arg(&file)
+            .args(["--", peta(), "demo-server"]);
+        pty.attach(&mut command);
+        let mut session = Session::start_with(&mut command);
+        session.initialize();
+        Gated { session, pty, dir }
+    }
+
+    fn call(&mut self, id: u64, tool: &str, arguments: Value) {
+        self.session
+            .send_json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}}));
+    }
+
+    /// Every row of the audit log as JSON.
+    fn rows(&self) -> Vec<Value> {
+        let out = peta_command()
+            .args(["audit", "export", "--db"])
+            .arg(self.dir.path().join("audit.db"))
+            .output()
+            .expect("export");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter(|r: &Value| r["record"] == "event")
+            .collect()
+    }
+
+    fn finish(mut self) -> Vec<Value> {
+        self.session.close_stdin();
+        self.session.wait(Duration::from_secs(10));
+        self.rows()
+    }
+}
+
+fn text(reply: &Value) -> &str {
+    reply["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_person_approves_at_the_terminal_while_other_traffic_flows() {
+    let mut g = Gated::start("");
+    g.call(1, "echo", json!({"text": "hello"}));
+    let shown = g.pty.wait_for("answer within");
+    assert!(
+        shown.contains("demo wants to run tools/call echo"),
+        "{shown}"
+    );
+    assert!(shown.contains("\"text\": \"hello\""), "{shown}");
+    assert!(shown.contains("rule:      default"), "{shown}");
+    // While the question is open, the session still answers.
+    g.session
+        .send_json(&json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
+    assert!(g.session.response(json!(2))["result"]["tools"].is_array());
+    g.pty.type_keys(b"o");
+    let reply = g.session.response(json!(1));
+    assert_eq!(text(&reply), "hello", "{reply}");
+    let rows = g.finish();
+    let decided: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["tool"] == "echo" && r["direction"] == "c2s")
+        .collect();
+    let decisions: Vec<&str> = decided
+        .iter()
+        .map(|r| r["decision"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(decisions, ["ask", "allow"], "{decided:?}");
+    assert_eq!(decided[1]["channel"], "tty");
+    let hash = decided[1]["bytes_sha256"].as_str().expect("hash");
+    assert!(
+        shown.contains(hash),
+        "the prompt shows the hash of what was forwarded"
+    );
+}
+
+#[test]
+fn deny_timeout_and_cancellation_never_reach_the_server() {
+    let mut g = Gated::start("[defaults]\ntimeout = \"1s\"\n");
+    // Denied at the terminal.
+    g.call(
+        1,
+        "write_file",
+        json!({"path": "/tmp/peta-never-written", "content": "x"}),
+    );
+    g.pty.wait_for("answer within");
+    g.pty.type_keys(b"d");
+    let reply = g.session.response(json!(1));
+    assert_eq!(reply["result"]["isError"], true, "{reply}");
+    assert!(
+        text(&reply).contains("The user denied tools/call write_file"),
+        "{reply}"
+    );
+    assert!(!std::path::Path::new("/tmp/peta-never-written").exists());
+
+    // Nobody answers: the timeout denies, with what to do next.
+    g.call(2, "echo", json!({"text": "late"}));
+    let reply = g.session.response(json!(2));
+    assert!(text(&reply).contains("no answer within 1 s"), "{reply}");
+    assert!(text(&reply).contains("peta approve"), "{reply}");
+
+    // Ctrl-C at the prompt denies.
+    g.call(3, "echo", json!({"text": "interrupted"}));
+    g.pty.wait_for("interrupted");
+    g.pty.type_keys(b"\x03");
+    assert!(text(&g.session.response(json!(3))).contains("The user denied"));
+
+    // The client cancels while the question is open: withdrawn, no answer, nothing sent.
+    g.call(4, "echo", json!({"text": "cancel me"}));
+    g.pty.wait_for("cancel me");
+    g.session.send_json(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 4, "reason": "user stopped"}}),
+    );
+    g.pty.wait_for("answered elsewhere or timed out");
+    assert!(
+        g.session.quiet_for(Duration::from_millis(300)),
+        "no reply to a cancelled request"
+    );
+
+    let rows = g.finish();
+    let server_saw: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["decision"] == "allow" && r["method"] == "tools/call")
+        .collect();
+    assert!(server_saw.is_empty(), "nothing was allowed: {server_saw:?}");
+    let channels: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["method"] == "tools/call" && r["decision"] == "deny")
+        .map(|r| r["channel"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(channels, ["tty", "timeout", "tty"], "{rows:?}");
+    assert!(
+        rows.iter()
+            .any(|r| r["decision"] == "withdrawn" && r["channel"] == "cancelled")
+    );
+}
+
+#[test]
+fn arguments_are_shown_redacted_and_escaped() {
+    let mut g = Gated::start("");
+    let hostile = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}txt.exe";
+    g.call(
+        1,
+        "echo",
+        json!({"text": hostile, "padding": "p".repeat(2000)}),
+    );
+    g.pty.wait_for("answer within");
+    g.pty.type_keys(b"d");
+    g.session.response(json!(1));
+    let transcript = g.pty.transcript();
+    let shown = String::from_utf8_lossy(&transcript);
+    assert!(
+        shown.contains(r"\u{1b}[2J\u{1b}]0;pwned\u{7}\u{202e}txt.exe"),
+        "{shown}"
+    );
+    assert!(
+        !transcript.contains(&0x1b),
+        "no raw escape reaches the terminal"
+    );
+    assert!(!shown.contains('\u{202e}'));
+    assert!(shown.contains("more bytes folded"), "{shown}");
+    g.finish();
+}
+
+#[test]
+fn a_session_grant_lets_the_identical_call_through() {
+    let mut g = Gated::start("");
+    g.call(1, "add", json!({"a": 2, "b": 3}));
+    g.pty.wait_for("answer within");
+    g.pty.type_keys(b"s");
+    assert_eq!(text(&g.session.response(json!(1))), "5");
+    g.call(2, "add", json!({"a": 2, "b": 3}));
+    assert_eq!(
+        text(&g.session.response(json!(2))),
+        "5",
+        "no second question"
+    );
+    // Different arguments ask again.
+    g.call(3, "add", json!({"a": 2, "b": 4}));
+    g.pty.wait_for("\"b\": 4");
+    g.pty.type_keys(b"d");
+    g.session.response(json!(3));
+    let rows = g.finish();
+    let second = rows
+        .iter()
+        .find(|r| r["rpc_id"] == "2" && r["decision"] == "allow")
+        .expect("the second call's row");
+    assert!(
+        second["rule"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("grant:"),
+        "{second}"
+    );
+}
+
+#[test]
+fn rules_allow_and_deny_without_asking() {
+    let mut g = Gated::start(
+        r#"
+[[rules]]
+id = "echo-ok"
+tool = "echo"
+action = "allow"
+
+[[rules]]
+id = "no-deletes"
+tool = "delete_*"
+action = "deny"
+message = "Deleting is not allowed here."
+"#,
+    );
+    g.call(1, "echo", json!({"text": "free"}));
+    assert_eq!(text(&g.session.response(json!(1))), "free");
+    g.call(2, "delete_file", json!({"path": "/tmp/x"}));
+    let reply = g.session.response(json!(2));
+    assert_eq!(reply["result"]["isError"], true);
+    assert!(
+        text(&reply).contains("rule `no-deletes`: Deleting is not allowed here."),
+        "{reply}"
+    );
+    let transcript = g.pty.transcript();
+    assert!(
+        transcript.is_empty(),
+        "no question was asked: {}",
+        String::from_utf8_lossy(&transcript)
+    );
+    g.finish();
+}
+
+#[test]
+fn without_any_way_to_ask_the_call_is_denied() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("peta.toml");
+    std::fs::write(&config, "").expect("config");
+    // No controlling terminal (a new session), a client without elicitation.
+    let mut command = peta_command();
+    command
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--", peta(), "demo-server"]);
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut s = Session::start_with(&mut command);
+    s.initialize();
+    s.send_json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "x"}}}));
+    let reply = s.response(json!(1));
+    assert_eq!(reply["result"]["isError"], true);
+    assert!(
+        text(&reply).contains("no way to ask is available"),
+        "{reply}"
+    );
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
