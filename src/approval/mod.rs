@@ -8,6 +8,8 @@
 
 #![allow(dead_code, unused_imports, reason = "the relay starts using it next")]
 
+#[cfg(all(unix, not(target_os = "macos")))]
+pub(crate) mod desktop;
 pub(crate) mod grants;
 pub(crate) mod render;
 
