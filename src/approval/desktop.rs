@@ -309,3 +309,5 @@ fn escape(text: &str) -> String {
     out
 }
 
+#[cfg(test)]
+mod tests;
