@@ -23,20 +23,21 @@ need bash "lifecycle tests"
 
 # A real Secret Service for the keyring tests: each test starts its own D-Bus session with
 # an unlocked gnome-keyring.
-if ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
+if ! command -v gnome-keyring-daemon >/dev/null 2>&1 || ! command -v dbus-daemon >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1; then
         log "installing gnome-keyring (Debian packages)"
         SUDO=""
         [ "$(id -u)" -eq 0 ] || SUDO="sudo"
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            gnome-keyring dbus dbus-daemon >/dev/null
+            gnome-keyring dbus dbus-daemon dbus-bin >/dev/null
     else
         echo "error: gnome-keyring is required for the keyring tests (install it with your package manager)" >&2
         exit 1
     fi
 fi
-need dbus-run-session "the keyring tests (package dbus)"
+need dbus-daemon "the keyring and desktop notification tests (package dbus-daemon)"
+need dbus-send "the keyring tests (package dbus-bin)"
 
 if [ ! -x "$E2E/venv/bin/python" ] || ! "$E2E/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null; then
     log "installing the MCP Python SDK (mcp==$MCP_PY_VERSION) into .e2e/venv"

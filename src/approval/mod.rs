@@ -6,6 +6,8 @@
 //! by dropping their futures. No channel, no answer in time, or an error: deny.
 //! [`Grants`] remembers "allow for this session / for N minutes / always".
 
+#[cfg(all(unix, not(target_os = "macos")))]
+pub(crate) mod desktop;
 pub(crate) mod elicit;
 pub(crate) mod grants;
 pub(crate) mod render;
@@ -110,6 +112,43 @@ pub(crate) trait Channel: Send + Sync {
     /// terminal, notification dismissed without an action). Dropping the future withdraws
     /// the question: the channel must then clean up what it showed.
     fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a>;
+}
+
+/// A channel that is still connecting (the desktop's D-Bus probe): unavailable until
+/// [`Deferred::set`] gives it the channel, so start-up never waits for it.
+pub(crate) struct Deferred<C> {
+    name: &'static str,
+    inner: std::sync::OnceLock<C>,
+}
+
+impl<C: Channel> Deferred<C> {
+    pub(crate) fn new(name: &'static str) -> Deferred<C> {
+        Deferred {
+            name,
+            inner: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn set(&self, channel: C) {
+        let _ = self.inner.set(channel);
+    }
+}
+
+impl<C: Channel> Channel for Deferred<C> {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn available(&self) -> bool {
+        self.inner.get().is_some_and(Channel::available)
+    }
+
+    fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a> {
+        match self.inner.get() {
+            Some(channel) => channel.ask(request),
+            None => Box::pin(async { None }),
+        }
+    }
 }
 
 /// All channels, raced.

@@ -146,7 +146,18 @@ fn session_end(outcome: Option<&Outcome>, error: Option<&str>) -> Event {
 fn gate(plan: &Plan, config: &Config) -> (Arc<Gate>, Option<mpsc::UnboundedReceiver<Vec<u8>>>) {
     let (elicitation, outbox) = Elicitation::new();
     let elicitation = Arc::new(elicitation);
-    let channels: Vec<Arc<dyn Channel>> = vec![Arc::new(Terminal::open()), elicitation.clone()];
+    let mut channels: Vec<Arc<dyn Channel>> = vec![Arc::new(Terminal::open()), elicitation.clone()];
+    #[cfg(all(unix, not(target_os = "macos")))]
+    {
+        use crate::approval::desktop::Desktop;
+        let desktop = Arc::new(crate::approval::Deferred::<Desktop>::new("desktop"));
+        channels.push(desktop.clone());
+        tokio::spawn(async move {
+            if let Some(found) = Desktop::connect().await {
+                desktop.set(found);
+            }
+        });
+    }
     let grants = match grants_file() {
         Some(file) => Grants::load(&file).unwrap_or_else(|e| {
             tracing::warn!("ignoring remembered approvals: {e}");
