@@ -296,3 +296,75 @@ fn without_any_way_to_ask_the_call_is_denied() {
     s.close_stdin();
     s.wait(Duration::from_secs(10));
 }
+
+/// The official Python SDK client, whose elicitation callback answers peta's question.
+fn python_client(answer: &[&str]) -> Option<Value> {
+    let python = crate::support::external("PETA_E2E_PYTHON")?;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("peta.toml");
+    std::fs::write(&config, "").expect("config");
+    let out = std::process::Command::new("setsid")
+        .arg(python)
+        .arg(crate::support::fixture("mcp_client.py"))
+        .args([
+            "--scenario",
+            "basic",
+            "--tool",
+            "echo",
+            "--args",
+            r#"{"text": "asked in the client"}"#,
+        ])
+        .args(answer)
+        .arg("--")
+        .arg(peta())
+        .args(["run", "--config"])
+        .arg(&config)
+        .args(["--", peta(), "demo-server"])
+        .env("XDG_STATE_HOME", dir.path())
+        .output()
+        .expect("python client");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("report"))
+}
+
+#[test]
+fn the_client_ui_answers_through_elicitation() {
+    let Some(report) = python_client(&["--peta-answer", "accept:allow once"]) else {
+        return;
+    };
+    let call = &report["steps"]["call"];
+    assert_eq!(call["isError"], false, "{report}");
+    assert!(call.to_string().contains("asked in the client"), "{report}");
+    let question = &report["peta_questions"][0];
+    assert!(
+        question["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("wants to run tools/call echo")
+    );
+    assert_eq!(
+        question["choices"][0], "deny",
+        "deny comes first: {question}"
+    );
+
+    let report = python_client(&["--peta-answer", "decline"]).expect("report");
+    let call = &report["steps"]["call"];
+    assert_eq!(call["isError"], true, "{report}");
+    assert!(
+        call.to_string().contains("answered at the elicitation"),
+        "{report}"
+    );
+
+    let report = python_client(&["--no-elicitation"]).expect("report");
+    assert!(report.get("peta_questions").is_none());
+    assert!(
+        report["steps"]["call"]
+            .to_string()
+            .contains("no way to ask"),
+        "{report}"
+    );
+}
