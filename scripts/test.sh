@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 MCP_PY_VERSION="2.3.0"
 EVERYTHING_VERSION="2026.8.31"
+FILESYSTEM_VERSION="2026.8.31"
 E2E="$PWD/.e2e"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -46,17 +47,23 @@ if [ ! -x "$E2E/venv/bin/python" ] || ! "$E2E/venv/bin/python" -c "import import
     "$E2E/venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_PY_VERSION"
 fi
 
-EVERYTHING="$E2E/node/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
-if [ ! -f "$EVERYTHING" ] || [ "$(node -p "require('$E2E/node/node_modules/@modelcontextprotocol/server-everything/package.json').version" 2>/dev/null)" != "$EVERYTHING_VERSION" ]; then
-    log "installing @modelcontextprotocol/server-everything@$EVERYTHING_VERSION into .e2e/node"
+NODE_MODULES="$E2E/node/node_modules/@modelcontextprotocol"
+EVERYTHING="$NODE_MODULES/server-everything/dist/index.js"
+FILESYSTEM="$NODE_MODULES/server-filesystem/dist/index.js"
+installed() { node -p "require('$NODE_MODULES/$1/package.json').version" 2>/dev/null; }
+if [ "$(installed server-everything)" != "$EVERYTHING_VERSION" ] || [ "$(installed server-filesystem)" != "$FILESYSTEM_VERSION" ]; then
+    log "installing @modelcontextprotocol/server-everything@$EVERYTHING_VERSION and server-filesystem@$FILESYSTEM_VERSION into .e2e/node"
     rm -rf "$E2E/node"
     mkdir -p "$E2E/node"
     (cd "$E2E/node" && echo '{"private":true}' > package.json &&
-        npm install --silent --no-audit --no-fund "@modelcontextprotocol/server-everything@$EVERYTHING_VERSION")
+        npm install --silent --no-audit --no-fund \
+            "@modelcontextprotocol/server-everything@$EVERYTHING_VERSION" \
+            "@modelcontextprotocol/server-filesystem@$FILESYSTEM_VERSION")
 fi
 
 export PETA_E2E_PYTHON="$E2E/venv/bin/python"
 export PETA_E2E_EVERYTHING="$EVERYTHING"
+export PETA_E2E_FILESYSTEM="$FILESYSTEM"
 export PETA_E2E_KEYRING="$(command -v gnome-keyring-daemon)"
 export PETA_E2E_REQUIRED=1
 unset PETA_CONFIG PETA_LOG

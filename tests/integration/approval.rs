@@ -19,6 +19,10 @@ struct Gated {
 
 impl Gated {
     fn start(config: &str) -> Gated {
+        Gated::start_server(config, "demo", &[peta(), "demo-server"])
+    }
+
+    fn start_server(config: &str, name: &str, server: &[&str]) -> Gated {
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("peta.toml");
         std::fs::write(
@@ -32,9 +36,10 @@ impl Gated {
         let pty = Pty::open();
         let mut command = peta_command();
         command
-            .args(["run", "--server", "demo", "--config"])
+            .args(["run", "--server", name, "--config"])
             .arg(&file)
-            .args(["--", peta(), "demo-server"]);
+            .arg("--")
+            .args(server);
         pty.attach(&mut command);
         let mut session = Session::start_with(&mut command);
         session.initialize();
@@ -366,5 +371,50 @@ fn the_client_ui_answers_through_elicitation() {
             .to_string()
             .contains("no way to ask"),
         "{report}"
+    );
+}
+
+#[test]
+fn server_filesystem_reads_by_rule_and_a_denied_write_leaves_the_disk_alone() {
+    let Some(filesystem) = crate::support::external("PETA_E2E_FILESYSTEM") else {
+        return;
+    };
+    let root = tempfile::tempdir().expect("root");
+    let root_path = root.path().canonicalize().expect("canonical root");
+    let file = root_path.join("notes.txt");
+    std::fs::write(&file, "original").expect("file");
+    let mut g = Gated::start_server(
+        r#"
+[[rules]]
+id = "reads-are-fine"
+server = "filesystem"
+tool = "^(read_text_file|read_file|list_allowed_directories)$"
+action = "allow"
+"#,
+        "filesystem",
+        &["node", &filesystem, root_path.to_str().expect("utf-8")],
+    );
+    g.call(1, "read_text_file", json!({"path": file}));
+    let reply = g.session.response(json!(1));
+    assert_eq!(text(&reply), "original", "{reply}");
+    g.call(
+        2,
+        "write_file",
+        json!({"path": file, "content": "overwritten"}),
+    );
+    let shown = g.pty.wait_for("answer within");
+    assert!(
+        shown.contains("filesystem wants to run tools/call write_file"),
+        "{shown}"
+    );
+    assert!(shown.contains("overwritten"), "{shown}");
+    g.pty.type_keys(b"d");
+    let reply = g.session.response(json!(2));
+    assert_eq!(reply["result"]["isError"], true, "{reply}");
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), "original");
+    let rows = g.finish();
+    assert!(
+        rows.iter()
+            .any(|r| r["tool"] == "read_text_file" && r["rule"] == "reads-are-fine")
     );
 }
