@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keyring or the age vault instead of config files')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Create and share the age vault: one encrypted file of secrets a team can keep in git')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Check the policy: what it decides about a call, and why')
+            [CompletionResult]::new('grants', 'grants', [CompletionResultType]::ParameterValue, 'List or revoke the approvals remembered with "always allow"')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('demo-server', 'demo-server', [CompletionResultType]::ParameterValue, 'The demo MCP server on stdio (used by `peta demo` and the tests)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -358,6 +359,46 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
         'peta;policy;help;help' {
             break
         }
+        'peta;grants' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show every remembered "always allow": its id, server, tool and what it is bound to')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Forget one remembered approval (by the id `list` shows), or all of them with --all')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;grants;list' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;grants;revoke' {
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Revoke every grant')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;grants;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show every remembered "always allow": its id, server, tool and what it is bound to')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Forget one remembered approval (by the id `list` shows), or all of them with --all')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;grants;help;list' {
+            break
+        }
+        'peta;grants;help;revoke' {
+            break
+        }
+        'peta;grants;help;help' {
+            break
+        }
         'peta;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -379,6 +420,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keyring or the age vault instead of config files')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Create and share the age vault: one encrypted file of secrets a team can keep in git')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Check the policy: what it decides about a call, and why')
+            [CompletionResult]::new('grants', 'grants', [CompletionResultType]::ParameterValue, 'List or revoke the approvals remembered with "always allow"')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('demo-server', 'demo-server', [CompletionResultType]::ParameterValue, 'The demo MCP server on stdio (used by `peta demo` and the tests)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -460,6 +502,17 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             break
         }
         'peta;help;policy;test' {
+            break
+        }
+        'peta;help;grants' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show every remembered "always allow": its id, server, tool and what it is bound to')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Forget one remembered approval (by the id `list` shows), or all of them with --all')
+            break
+        }
+        'peta;help;grants;list' {
+            break
+        }
+        'peta;help;grants;revoke' {
             break
         }
         'peta;help;completions' {

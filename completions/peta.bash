@@ -28,6 +28,9 @@ _peta() {
             peta,demo-server)
                 cmd="peta__subcmd__demo__subcmd__server"
                 ;;
+            peta,grants)
+                cmd="peta__subcmd__grants"
+                ;;
             peta,help)
                 cmd="peta__subcmd__help"
                 ;;
@@ -73,6 +76,24 @@ _peta() {
             peta__subcmd__audit__subcmd__help,verify)
                 cmd="peta__subcmd__audit__subcmd__help__subcmd__verify"
                 ;;
+            peta__subcmd__grants,help)
+                cmd="peta__subcmd__grants__subcmd__help"
+                ;;
+            peta__subcmd__grants,list)
+                cmd="peta__subcmd__grants__subcmd__list"
+                ;;
+            peta__subcmd__grants,revoke)
+                cmd="peta__subcmd__grants__subcmd__revoke"
+                ;;
+            peta__subcmd__grants__subcmd__help,help)
+                cmd="peta__subcmd__grants__subcmd__help__subcmd__help"
+                ;;
+            peta__subcmd__grants__subcmd__help,list)
+                cmd="peta__subcmd__grants__subcmd__help__subcmd__list"
+                ;;
+            peta__subcmd__grants__subcmd__help,revoke)
+                cmd="peta__subcmd__grants__subcmd__help__subcmd__revoke"
+                ;;
             peta__subcmd__help,audit)
                 cmd="peta__subcmd__help__subcmd__audit"
                 ;;
@@ -84,6 +105,9 @@ _peta() {
                 ;;
             peta__subcmd__help,demo-server)
                 cmd="peta__subcmd__help__subcmd__demo__subcmd__server"
+                ;;
+            peta__subcmd__help,grants)
+                cmd="peta__subcmd__help__subcmd__grants"
                 ;;
             peta__subcmd__help,help)
                 cmd="peta__subcmd__help__subcmd__help"
@@ -111,6 +135,12 @@ _peta() {
                 ;;
             peta__subcmd__help__subcmd__audit,verify)
                 cmd="peta__subcmd__help__subcmd__audit__subcmd__verify"
+                ;;
+            peta__subcmd__help__subcmd__grants,list)
+                cmd="peta__subcmd__help__subcmd__grants__subcmd__list"
+                ;;
+            peta__subcmd__help__subcmd__grants,revoke)
+                cmd="peta__subcmd__help__subcmd__grants__subcmd__revoke"
                 ;;
             peta__subcmd__help__subcmd__policy,test)
                 cmd="peta__subcmd__help__subcmd__policy__subcmd__test"
@@ -251,7 +281,7 @@ _peta() {
 
     case "${cmd}" in
         peta)
-            opts="-h -V --help --version run demo audit secret vault policy completions demo-server help"
+            opts="-h -V --help --version run demo audit secret vault policy grants completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -536,8 +566,106 @@ _peta() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        peta__subcmd__grants)
+            opts="-h -V --help --version list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__grants__subcmd__help)
+            opts="list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__grants__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__grants__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__grants__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__grants__subcmd__list)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__grants__subcmd__revoke)
+            opts="-h -V --all --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         peta__subcmd__help)
-            opts="run demo audit secret vault policy completions demo-server help"
+            opts="run demo audit secret vault policy grants completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -651,6 +779,48 @@ _peta() {
         peta__subcmd__help__subcmd__demo__subcmd__server)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__grants)
+            opts="list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__grants__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__grants__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

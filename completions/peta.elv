@@ -28,6 +28,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
             cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
             cand policy 'Check the policy: what it decides about a call, and why'
+            cand grants 'List or revoke the approvals remembered with "always allow"'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -305,6 +306,39 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;policy;help;help'= {
         }
+        &'peta;grants'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'Show every remembered "always allow": its id, server, tool and what it is bound to'
+            cand revoke 'Forget one remembered approval (by the id `list` shows), or all of them with --all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;grants;list'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;grants;revoke'= {
+            cand --all 'Revoke every grant'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;grants;help'= {
+            cand list 'Show every remembered "always allow": its id, server, tool and what it is bound to'
+            cand revoke 'Forget one remembered approval (by the id `list` shows), or all of them with --all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;grants;help;list'= {
+        }
+        &'peta;grants;help;revoke'= {
+        }
+        &'peta;grants;help;help'= {
+        }
         &'peta;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -324,6 +358,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
             cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
             cand policy 'Check the policy: what it decides about a call, and why'
+            cand grants 'List or revoke the approvals remembered with "always allow"'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -384,6 +419,14 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
         }
         &'peta;help;policy;test'= {
+        }
+        &'peta;help;grants'= {
+            cand list 'Show every remembered "always allow": its id, server, tool and what it is bound to'
+            cand revoke 'Forget one remembered approval (by the id `list` shows), or all of them with --all'
+        }
+        &'peta;help;grants;list'= {
+        }
+        &'peta;help;grants;revoke'= {
         }
         &'peta;help;completions'= {
         }

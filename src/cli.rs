@@ -39,6 +39,9 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// List or revoke the approvals remembered with "always allow".
+    #[command(subcommand)]
+    Grants(GrantsCommand),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -153,6 +156,21 @@ pub struct ExportArgs {
     /// Write to FILE (created 0600) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GrantsCommand {
+    /// Show every remembered "always allow": its id, server, tool and what it is bound to.
+    List,
+    /// Forget one remembered approval (by the id `list` shows), or all of them with --all.
+    Revoke {
+        /// The grant's id.
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        /// Revoke every grant.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
 }
 
 /// Where a secret lives.

@@ -63,6 +63,7 @@ pub fn main() -> u8 {
         Command::Secret(command) => commands::secret::run(command),
         Command::Vault(command) => commands::vault::run(command),
         Command::Policy { command } => commands::policy::run(command),
+        Command::Grants(command) => commands::grants::run(command),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::DemoServer => commands::demo_server::run(),
     };

@@ -78,13 +78,19 @@ impl Grants {
     pub(crate) fn check(&self, key: &GrantKey) -> Option<Grant> {
         let mut live = self.live.lock().expect("grants lock");
         let grant = live.get(key)?.clone();
-        match grant.scope {
-            Scope::Until(t) if t <= now() => {
-                live.remove(key);
-                None
-            }
-            _ => Some(grant),
+        let gone = match grant.scope {
+            Scope::Until(t) => t <= now(),
+            // Revoked with `peta grants revoke` since this session loaded it?
+            Scope::Always => self.file.as_ref().is_some_and(|file| {
+                read(file).map_or(true, |all| !all.iter().any(|g| g.id == grant.id))
+            }),
+            Scope::Session => false,
+        };
+        if gone {
+            live.remove(key);
+            return None;
         }
+        Some(grant)
     }
 
     /// Remembers an answer; `Deny` and `Once` remember nothing.

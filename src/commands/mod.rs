@@ -4,6 +4,7 @@ pub(crate) mod audit;
 pub mod completions;
 pub(crate) mod demo;
 pub(crate) mod demo_server;
+pub(crate) mod grants;
 pub(crate) mod policy;
 pub(crate) mod run;
 pub(crate) mod secret;

@@ -36,6 +36,7 @@ impl Gated {
         let pty = Pty::open();
         let mut command = peta_command();
         command
+            .env("XDG_STATE_HOME", dir.path())
             .args(["run", "--server", name, "--config"])
             .arg(&file)
             .arg("--")
@@ -417,4 +418,74 @@ action = "allow"
         rows.iter()
             .any(|r| r["tool"] == "read_text_file" && r["rule"] == "reads-are-fine")
     );
+}
+
+#[test]
+fn always_allow_is_remembered_across_sessions_until_revoked() {
+    let state = tempfile::tempdir().expect("state");
+    // All three sessions share one state directory, where grants are kept.
+    let grants = |args: &[&str]| {
+        let out = peta_command()
+            .env("XDG_STATE_HOME", state.path())
+            .arg("grants")
+            .args(args)
+            .output()
+            .expect("grants");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let start = || {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("peta.toml");
+        std::fs::write(&file, "").expect("config");
+        let pty = Pty::open();
+        let mut command = peta_command();
+        command
+            .env("XDG_STATE_HOME", state.path())
+            .args(["run", "--server", "demo", "--config"])
+            .arg(&file)
+            .args(["--", peta(), "demo-server"]);
+        pty.attach(&mut command);
+        let mut s = Session::start_with(&mut command);
+        s.initialize();
+        s.send_json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "add", "arguments": {"a": 40, "b": 2}}}));
+        (s, pty, dir)
+    };
+    let (mut s, mut pty, _dir) = start();
+    pty.wait_for("answer within");
+    pty.type_keys(b"a");
+    assert_eq!(text(&s.response(json!(1))), "42");
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+    let (code, listing) = grants(&["list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        listing.contains("demo") && listing.contains("add"),
+        "{listing}"
+    );
+    let id = listing
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .expect("grant id")
+        .to_owned();
+
+    // A later session: the same call goes through without a question.
+    let (mut s, mut pty, _dir) = start();
+    assert_eq!(text(&s.response(json!(1))), "42");
+    assert!(pty.transcript().is_empty(), "no question");
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+
+    assert_eq!(grants(&["revoke", &id]).0, Some(0));
+    assert_eq!(grants(&["revoke", &id]).0, Some(1), "already gone");
+    let (mut s, mut pty, _dir) = start();
+    pty.wait_for("answer within");
+    pty.type_keys(b"d");
+    assert!(text(&s.response(json!(1))).contains("The user denied"));
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
 }
