@@ -335,6 +335,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Decide a hypothetical call with the configured rules, and explain the decision')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run the current policy over past calls in the audit log and list those whose decision would now be different')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -348,12 +349,26 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'peta;policy;replay' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take audit.path from')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only calls at or after this time (2026-11-01, 2026-11-01T12:00:00Z, or an age: 7d)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'peta;policy;help' {
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Decide a hypothetical call with the configured rules, and explain the decision')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run the current policy over past calls in the audit log and list those whose decision would now be different')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'peta;policy;help;test' {
+            break
+        }
+        'peta;policy;help;replay' {
             break
         }
         'peta;policy;help;help' {
@@ -499,9 +514,13 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
         }
         'peta;help;policy' {
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Decide a hypothetical call with the configured rules, and explain the decision')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Run the current policy over past calls in the audit log and list those whose decision would now be different')
             break
         }
         'peta;help;policy;test' {
+            break
+        }
+        'peta;help;policy;replay' {
             break
         }
         'peta;help;grants' {

@@ -142,6 +142,9 @@ _peta() {
             peta__subcmd__help__subcmd__grants,revoke)
                 cmd="peta__subcmd__help__subcmd__grants__subcmd__revoke"
                 ;;
+            peta__subcmd__help__subcmd__policy,replay)
+                cmd="peta__subcmd__help__subcmd__policy__subcmd__replay"
+                ;;
             peta__subcmd__help__subcmd__policy,test)
                 cmd="peta__subcmd__help__subcmd__policy__subcmd__test"
                 ;;
@@ -178,11 +181,17 @@ _peta() {
             peta__subcmd__policy,help)
                 cmd="peta__subcmd__policy__subcmd__help"
                 ;;
+            peta__subcmd__policy,replay)
+                cmd="peta__subcmd__policy__subcmd__replay"
+                ;;
             peta__subcmd__policy,test)
                 cmd="peta__subcmd__policy__subcmd__test"
                 ;;
             peta__subcmd__policy__subcmd__help,help)
                 cmd="peta__subcmd__policy__subcmd__help__subcmd__help"
+                ;;
+            peta__subcmd__policy__subcmd__help,replay)
+                cmd="peta__subcmd__policy__subcmd__help__subcmd__replay"
                 ;;
             peta__subcmd__policy__subcmd__help,test)
                 cmd="peta__subcmd__policy__subcmd__help__subcmd__test"
@@ -847,8 +856,22 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help__subcmd__policy)
-            opts="test"
+            opts="test replay"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__policy__subcmd__replay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1057,7 +1080,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__policy)
-            opts="-h -V --help --version test help"
+            opts="-h -V --help --version test replay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1071,7 +1094,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__policy__subcmd__help)
-            opts="test help"
+            opts="test replay help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1098,6 +1121,20 @@ _peta() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        peta__subcmd__policy__subcmd__help__subcmd__replay)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         peta__subcmd__policy__subcmd__help__subcmd__test)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1105,6 +1142,32 @@ _peta() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__policy__subcmd__replay)
+            opts="-h -V --db --config --since --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

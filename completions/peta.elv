@@ -287,6 +287,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
+            cand replay 'Run the current policy over past calls in the audit log and list those whose decision would now be different'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'peta;policy;test'= {
@@ -298,11 +299,23 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'peta;policy;replay'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand --since 'Only calls at or after this time (2026-11-01, 2026-11-01T12:00:00Z, or an age: 7d)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'peta;policy;help'= {
             cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
+            cand replay 'Run the current policy over past calls in the audit log and list those whose decision would now be different'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'peta;policy;help;test'= {
+        }
+        &'peta;policy;help;replay'= {
         }
         &'peta;policy;help;help'= {
         }
@@ -417,8 +430,11 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;help;policy'= {
             cand test 'Decide a hypothetical call with the configured rules, and explain the decision'
+            cand replay 'Run the current policy over past calls in the audit log and list those whose decision would now be different'
         }
         &'peta;help;policy;test'= {
+        }
+        &'peta;help;policy;replay'= {
         }
         &'peta;help;grants'= {
             cand list 'Show every remembered "always allow": its id, server, tool and what it is bound to'

@@ -142,10 +142,11 @@ complete -c peta -n "__fish_peta_using_subcommand vault; and __fish_seen_subcomm
 complete -c peta -n "__fish_peta_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create your age identity if you have none, and the vault if there is none'
 complete -c peta -n "__fish_peta_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "recipients" -d 'Who the vault is encrypted to'
 complete -c peta -n "__fish_peta_using_subcommand vault; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c peta -n "__fish_peta_using_subcommand policy; and not __fish_seen_subcommand_from test help" -s h -l help -d 'Print help'
-complete -c peta -n "__fish_peta_using_subcommand policy; and not __fish_seen_subcommand_from test help" -s V -l version -d 'Print version'
-complete -c peta -n "__fish_peta_using_subcommand policy; and not __fish_seen_subcommand_from test help" -f -a "test" -d 'Decide a hypothetical call with the configured rules, and explain the decision'
-complete -c peta -n "__fish_peta_using_subcommand policy; and not __fish_seen_subcommand_from test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c peta -n "__fish_peta_using_subcommand policy; and not __fish_seen_subcommand_from test replay help" -s h -l help -d 'Print help'
+complete -c peta -n "__fish_peta_using_subcommand policy; and not __fish_seen_subcommand_from test replay help" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand policy; and not __fish_seen_subcommand_from test replay help" -f -a "test" -d 'Decide a hypothetical call with the configured rules, and explain the decision'
+complete -c peta -n "__fish_peta_using_subcommand policy; and not __fish_seen_subcommand_from test replay help" -f -a "replay" -d 'Run the current policy over past calls in the audit log and list those whose decision would now be different'
+complete -c peta -n "__fish_peta_using_subcommand policy; and not __fish_seen_subcommand_from test replay help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from test" -l method -d 'The request\'s method' -r -f -a "tools/call\t''
 resources/read\t''
 prompts/get\t''
@@ -155,7 +156,13 @@ complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcom
 complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from test" -l config -d 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]' -r -F
 complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from replay" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F
+complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from replay" -l config -d 'Configuration file to take audit.path from' -r -F
+complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from replay" -l since -d 'Only calls at or after this time (2026-11-01, 2026-11-01T12:00:00Z, or an age: 7d)' -r
+complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from replay" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from replay" -s V -l version -d 'Print version'
 complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "test" -d 'Decide a hypothetical call with the configured rules, and explain the decision'
+complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "replay" -d 'Run the current policy over past calls in the audit log and list those whose decision would now be different'
 complete -c peta -n "__fish_peta_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c peta -n "__fish_peta_using_subcommand grants; and not __fish_seen_subcommand_from list revoke help" -s h -l help -d 'Print help'
 complete -c peta -n "__fish_peta_using_subcommand grants; and not __fish_seen_subcommand_from list revoke help" -s V -l version -d 'Print version'
@@ -196,5 +203,6 @@ complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcomma
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "init" -d 'Create your age identity if you have none, and the vault if there is none'
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from vault" -f -a "recipients" -d 'Who the vault is encrypted to'
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "test" -d 'Decide a hypothetical call with the configured rules, and explain the decision'
+complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "replay" -d 'Run the current policy over past calls in the audit log and list those whose decision would now be different'
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from grants" -f -a "list" -d 'Show every remembered "always allow": its id, server, tool and what it is bound to'
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from grants" -f -a "revoke" -d 'Forget one remembered approval (by the id `list` shows), or all of them with --all'

@@ -194,6 +194,18 @@ pub enum PolicyCommand {
     ///
     /// Example: peta policy test filesystem write_file '{"path": "/etc/hosts"}'
     Test(PolicyTestArgs),
+    /// Run the current policy over past calls in the audit log and list those whose decision
+    /// would now be different.
+    ///
+    /// "ask" means the call would now wait for a person. Exits 0 when nothing would change,
+    /// 1 when something would.
+    Replay {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only calls at or after this time (2026-11-01, 2026-11-01T12:00:00Z, or an age: 7d).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Args)]

@@ -17,7 +17,96 @@ use crate::wire::strict;
 pub(crate) fn run(command: PolicyCommand) -> Result<u8, Error> {
     match command {
         PolicyCommand::Test(args) => test(&args),
+        PolicyCommand::Replay { db, since } => replay(&db, since.as_deref()),
     }
+}
+
+/// Re-decides every gated request the log recorded a final decision for.
+fn replay(db: &crate::cli::DbArgs, since: Option<&str>) -> Result<u8, Error> {
+    let config = config::load(db.config.as_deref())?;
+    let path = db.db.clone().unwrap_or_else(|| config.audit.path.clone());
+    let conn = crate::audit::db::open_read(&path)?;
+    let since = since
+        .map(crate::audit::time::parse_point)
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--since: {e}")))?;
+    let mut statement = conn
+        .prepare(
+            "SELECT seq, ts, server, method, tool, args, decision, rule FROM events
+             WHERE direction = 'c2s' AND kind = 'request' AND decision IN ('allow', 'deny')
+               AND tool IS NOT NULL AND (?1 IS NULL OR ts >= ?1) ORDER BY seq",
+        )
+        .map_err(|e| crate::audit::AuditError::db(&path, e))?;
+    type Past = (
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Past> = statement
+        .query_map([since], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })
+        .and_then(Iterator::collect)
+        .map_err(|e| crate::audit::AuditError::db(&path, e))?;
+    let (mut changed, mut uncertain) = (0, 0);
+    for (seq, ts, server, method, tool, args, was, rule) in &rows {
+        let method = method
+            .as_deref()
+            .and_then(Method::from_name)
+            .unwrap_or(Method::ToolsCall);
+        // The log keeps arguments up to 64 KiB; longer ones cannot be re-examined.
+        let arguments = args
+            .as_deref()
+            .and_then(|a| RawValue::from_string(a.to_owned()).ok());
+        if args.is_some() && arguments.is_none() {
+            uncertain += 1;
+        }
+        let decision = config.policy.evaluate(&Call {
+            server: server.as_deref(),
+            subject: Subject::new(method, tool),
+            arguments: arguments.as_deref(),
+            annotations: None,
+        });
+        let now = decision.action.as_str();
+        if now != was {
+            changed += 1;
+            println!(
+                "#{seq} {ts} {} {}: was {was} ({}), now {now} ({})",
+                visible(server.as_deref().unwrap_or("-")),
+                visible(tool),
+                rule.as_deref().unwrap_or("-"),
+                decision.decider.label()
+            );
+        }
+    }
+    eprintln!(
+        "{} past calls replayed, {changed} would be decided differently{}",
+        rows.len(),
+        if uncertain > 0 {
+            format!("; {uncertain} had arguments too long to keep, decided without them")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if changed == 0 {
+        exit_code::OK
+    } else {
+        exit_code::CHECK_FAILED
+    })
 }
 
 fn test(args: &PolicyTestArgs) -> Result<u8, Error> {

@@ -489,3 +489,64 @@ fn always_allow_is_remembered_across_sessions_until_revoked() {
     s.close_stdin();
     s.wait(Duration::from_secs(10));
 }
+
+#[test]
+fn replay_lists_past_calls_the_current_policy_decides_differently() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("audit.db");
+    let write = |name: &str, body: &str| {
+        let file = dir.path().join(name);
+        std::fs::write(
+            &file,
+            format!("{body}\n[audit]\npath = \"{}\"\n", db.display()),
+        )
+        .expect("config");
+        file
+    };
+    let before = write("before.toml", crate::support::ALLOW_ALL);
+    let mut s = Session::start_with(
+        peta_command()
+            .args(["run", "--server", "demo", "--config"])
+            .arg(&before)
+            .args(["--", peta(), "demo-server"]),
+    );
+    s.initialize();
+    for (id, tool, args) in [
+        (1, "echo", json!({"text": "fine"})),
+        (
+            2,
+            "delete_file",
+            json!({"path": "/tmp/peta-replay-example"}),
+        ),
+    ] {
+        s.send_json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": args}}));
+        s.response(json!(id));
+    }
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+    let after = write(
+        "after.toml",
+        "[defaults]\ndefault_action = \"allow\"\n[[rules]]\nid = \"no-deletes\"\ntool = \"delete_*\"\naction = \"deny\"\n",
+    );
+    let replay = |config: &std::path::Path| {
+        peta_command()
+            .args(["policy", "replay", "--config"])
+            .arg(config)
+            .output()
+            .expect("replay")
+    };
+    let out = replay(&after);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{listing}");
+    assert_eq!(listing.lines().count(), 1, "{listing}");
+    assert!(
+        listing.contains("demo delete_file: was allow (default), now deny (no-deletes)"),
+        "{listing}"
+    );
+    assert_eq!(
+        replay(&before).status.code(),
+        Some(0),
+        "nothing changes under the old policy"
+    );
+}
