@@ -199,7 +199,7 @@ where
     let to_client = Outlet::new(client_out);
     let to_server = Outlet::new(server_in);
     let upstream = relay.client_to_server(client_in, &to_client, &to_server);
-    let downstream = relay.server_to_client(server_out, &to_client);
+    let downstream = relay.server_to_client(server_out, &to_client, &to_server);
     tokio::pin!(upstream, downstream);
     let mut reading_client = true;
     loop {
@@ -615,17 +615,33 @@ impl Relay<'_> {
         }
     }
 
-    async fn server_to_client<R, CO>(&self, output: R, to_client: &Outlet<CO>) -> Stop
+    async fn server_to_client<R, CO, SI>(
+        &self,
+        output: R,
+        to_client: &Outlet<CO>,
+        to_server: &Outlet<SI>,
+    ) -> Stop
     where
         R: AsyncRead + Unpin,
         CO: AsyncWrite + Unpin,
+        SI: AsyncWrite + Unpin,
     {
         let mut lines = LineReader::new(
             BufReader::with_capacity(READ_BUFFER, output),
             self.limits.max_line_bytes,
         );
+        let mut waiting: Waiting<'_> = FuturesUnordered::new();
         loop {
-            let line = match lines.next().await {
+            let next = tokio::select! {
+                next = lines.next() => next,
+                Some(asked) = waiting.next(), if !waiting.is_empty() => {
+                    if self.on_server_answer(asked, to_client, to_server).await.is_err() {
+                        return Stop::ClientGone;
+                    }
+                    continue;
+                }
+            };
+            let line = match next {
                 Ok(Some(Frame::Line(line))) => line,
                 Ok(Some(Frame::TooLong { len })) => {
                     tracing::warn!(
@@ -680,7 +696,16 @@ impl Relay<'_> {
             };
             match pass {
                 Ok(event) => {
-                    self.audit.record(event);
+                    let line = match self
+                        .gate_server_request(line, event, to_server, &mut waiting)
+                        .await
+                    {
+                        Some((line, event)) => {
+                            self.audit.record(event);
+                            line
+                        }
+                        None => continue,
+                    };
                     // Only a message that holds a secret is rewritten; the rest pass as read.
                     let redacted = self.redactor.json_line(&line);
                     if redacted.is_some() {
@@ -706,6 +731,124 @@ impl Relay<'_> {
                 }
             }
         }
+    }
+
+    /// A server request the configuration gates (`sampling/createMessage`,
+    /// `elicitation/create`): passes it back with its event when it may go on now; otherwise
+    /// answers the server with the denial, or queues the question, and returns `None`.
+    async fn gate_server_request<'w, SI: AsyncWrite + Unpin>(
+        &'w self,
+        line: Vec<u8>,
+        mut event: Event,
+        to_server: &Outlet<SI>,
+        waiting: &mut Waiting<'w>,
+    ) -> Option<(Vec<u8>, Event)> {
+        let Ok(msg) = envelope::parse(&line) else {
+            return Some((line, event));
+        };
+        let (Kind::Request { id, .. }, Some(gated)) = (&msg.kind, self.gate.gated(&msg)) else {
+            drop(msg);
+            return Some((line, event));
+        };
+        let id = id.clone();
+        let raw_id = msg
+            .raw_id
+            .map_or_else(|| "null".to_owned(), |r| r.get().to_owned());
+        drop(msg);
+        event.bytes_sha256 = Some(sha256_hex(&line));
+        let deny =
+            |text: &str| envelope::error_reply(Some(&raw_id), envelope::INVALID_REQUEST, text);
+        match self.gate.judge(&gated, &line, self.redactor) {
+            Judgement::Allow {
+                rule,
+                channel,
+                grant_scope,
+            } => {
+                event.decision = Some("allow");
+                event.rule = Some(rule);
+                event.channel = Some(channel.to_owned());
+                event.grant_scope = grant_scope;
+                Some((line, event))
+            }
+            Judgement::Deny { rule, text } => {
+                event.decision = Some("deny");
+                event.rule = Some(rule);
+                event.channel = Some("policy".into());
+                self.audit.record(event);
+                self.from_server.lock().expect("in-flight lock").answer(&id);
+                let _ = to_server.send(&deny(&text)).await;
+                None
+            }
+            Judgement::Ask { rule, request, key } => {
+                let mut asked = event.clone();
+                asked.decision = Some("ask");
+                asked.rule = Some(rule.clone());
+                self.audit.record(asked);
+                let gate = self.gate;
+                waiting.push(Box::pin(async move {
+                    let verdict = Some(gate.approver.decide(&request).await);
+                    Asked {
+                        line,
+                        id,
+                        raw_id,
+                        rule,
+                        request,
+                        key,
+                        event,
+                        modern: false,
+                        tool_call: false,
+                        verdict,
+                    }
+                }));
+                None
+            }
+        }
+    }
+
+    /// A question about a server request came back: pass the request to the client, or
+    /// answer the server with the denial. `Err` when the client is gone.
+    async fn on_server_answer<CO: AsyncWrite + Unpin, SI: AsyncWrite + Unpin>(
+        &self,
+        asked: Asked,
+        to_client: &Outlet<CO>,
+        to_server: &Outlet<SI>,
+    ) -> Result<(), ()> {
+        let Asked {
+            line,
+            id,
+            raw_id,
+            rule,
+            request,
+            key,
+            mut event,
+            verdict,
+            ..
+        } = asked;
+        let verdict = verdict.unwrap_or_else(|| Verdict::denied("cancelled"));
+        event.ts = crate::audit::time::now();
+        event.rule = Some(rule);
+        event.channel = Some(verdict.by.clone());
+        event.grant_scope = Some(verdict.answer.label());
+        if verdict.answer.allows() {
+            event.decision = Some("allow");
+            self.audit.record(event);
+            if let Err(e) = self.gate.grants.remember(key, verdict.answer, &verdict.by) {
+                tracing::warn!(error = %e, "could not remember the grant");
+            }
+            return to_client.send(&line).await.map_err(drop);
+        }
+        event.decision = Some("deny");
+        self.audit.record(event);
+        self.from_server.lock().expect("in-flight lock").answer(&id);
+        let text = gate::denial_text(&request, &verdict);
+        let _ = to_server
+            .send(&envelope::error_reply(
+                Some(&raw_id),
+                envelope::INVALID_REQUEST,
+                &text,
+            ))
+            .await;
+        Ok(())
     }
 
     /// Decides whether a valid server message may reach the client; for a response,

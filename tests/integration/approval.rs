@@ -550,3 +550,54 @@ fn replay_lists_past_calls_the_current_policy_decides_differently() {
         "nothing changes under the old policy"
     );
 }
+
+#[test]
+fn a_gated_server_request_is_denied_before_it_reaches_the_client() {
+    let Some(everything) = crate::support::external("PETA_E2E_EVERYTHING") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("peta.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}[defaults]\ngate = [\"sampling/createMessage\"]\n[[rules]]\nid = \"no-sampling\"\nmethod = \"sampling/createMessage\"\naction = \"deny\"\n",
+            ""
+        )
+        .replace("[defaults]\ngate", "[defaults]\ndefault_action = \"allow\"\ngate"),
+    )
+    .expect("config");
+    let mut s = Session::start_with(peta_command().args(["run", "--config"]).arg(&config).args([
+        "--",
+        "node",
+        &everything,
+        "stdio",
+    ]));
+    s.send_json(
+        &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"sampling": {}},
+        "clientInfo": {"name": "peta-tests", "version": "1"}}}),
+    );
+    s.response(json!(0));
+    s.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+    s.send_json(
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "trigger-sampling-request", "arguments": {"prompt": "hi", "maxTokens": 5}}}),
+    );
+    let reply = loop {
+        let message = s.recv();
+        assert_ne!(
+            message["method"], "sampling/createMessage",
+            "the denied request reached the client: {message}"
+        );
+        if message["id"] == 1 {
+            break message;
+        }
+    };
+    assert!(
+        reply.to_string().contains("no-sampling"),
+        "the server got the denial and passed it on: {reply}"
+    );
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
