@@ -8,6 +8,7 @@
 
 #![allow(dead_code, unused_imports, reason = "the relay starts using it next")]
 
+pub(crate) mod console;
 pub(crate) mod grants;
 pub(crate) mod render;
 
