@@ -43,7 +43,6 @@
 //!
 //! On platforms without Unix sockets (Windows) the console is never available.
 
-#[cfg(unix)]
 pub(crate) mod client;
 mod dir;
 pub(crate) mod protocol;

@@ -10,11 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::UnixStream;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
-use super::dir::{ConsoleError, SocketDir, euid};
+use super::dir::{ConsoleError, SocketDir};
 use super::protocol::{self, Applied, Line, Listing, MAX_SESSION_LINE, Op, Reply};
 use crate::approval::Answer;
 
@@ -62,7 +60,7 @@ impl AnswerError {
                 "requests wait in the `peta run` sessions your MCP client started; none is running as your user".into(),
             ),
             AnswerError::Unknown { .. } => Some(
-                "it may have been decided more than 10 minutes ago; see the waiting ones with `peta approve --list`".into(),
+                "see the waiting ones with `peta approve --list`; a request is forgotten 10 minutes after it stops waiting".into(),
             ),
             AnswerError::Refused { decided: true, .. } => {
                 Some("see the requests still waiting with `peta approve --list`".into())
@@ -76,14 +74,13 @@ impl AnswerError {
 
 /// The session sockets in `dir` (nothing when it does not exist yet).
 pub(crate) fn sockets(dir: &SocketDir) -> Result<Vec<PathBuf>, ConsoleError> {
-    use std::os::unix::fs::FileTypeExt;
     if !dir.check_existing()? {
         return Ok(Vec::new());
     }
     let entries = std::fs::read_dir(dir.path()).map_err(|e| ConsoleError::io(dir.path(), e))?;
     let mut sockets: Vec<PathBuf> = entries
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_socket()))
+        .filter(|e| e.file_type().is_ok_and(|t| sys::is_socket(&t)))
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "sock"))
         .collect();
@@ -214,10 +211,13 @@ impl Watch {
     }
 }
 
+type Reader = Box<dyn AsyncRead + Unpin + Send>;
+type Writer = Box<dyn AsyncWrite + Unpin + Send>;
+
 /// One connection to a session.
 struct Conn {
-    reader: BufReader<OwnedReadHalf>,
-    write: OwnedWriteHalf,
+    reader: BufReader<Reader>,
+    write: Writer,
     buf: Vec<u8>,
 }
 
@@ -225,11 +225,11 @@ impl Conn {
     /// Connects and checks that the session runs as us. `None` when nobody listens there:
     /// a socket left by a session that was killed is removed.
     async fn open(socket: &Path) -> io::Result<Option<Conn>> {
-        let connected = tokio::time::timeout(REPLY_TIMEOUT, UnixStream::connect(socket))
+        let connected = tokio::time::timeout(REPLY_TIMEOUT, sys::connect(socket))
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no answer to connect"))?;
-        let stream = match connected {
-            Ok(stream) => stream,
+        let (read, write) = match connected {
+            Ok(halves) => halves,
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 tracing::debug!("removing the stale socket {}", socket.display());
                 let _ = std::fs::remove_file(socket);
@@ -238,14 +238,6 @@ impl Conn {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        let uid = stream.peer_cred()?.uid();
-        if uid != euid() {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("it is served by another user (uid {uid})"),
-            ));
-        }
-        let (read, write) = stream.into_split();
         Ok(Some(Conn {
             reader: BufReader::new(read),
             write,
@@ -302,4 +294,50 @@ impl Conn {
 
 fn invalid(e: serde_json::Error) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+#[cfg(unix)]
+mod sys {
+    use std::io;
+    use std::path::Path;
+
+    use tokio::net::UnixStream;
+
+    use super::{Reader, Writer};
+    use crate::approval::console::dir::euid;
+
+    pub(super) fn is_socket(kind: &std::fs::FileType) -> bool {
+        std::os::unix::fs::FileTypeExt::is_socket(kind)
+    }
+
+    /// Connects, and refuses a session served by another user.
+    pub(super) async fn connect(socket: &Path) -> io::Result<(Reader, Writer)> {
+        let stream = UnixStream::connect(socket).await?;
+        let uid = stream.peer_cred()?.uid();
+        if uid != euid() {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("it is served by another user (uid {uid})"),
+            ));
+        }
+        let (read, write) = stream.into_split();
+        Ok((Box::new(read), Box::new(write)))
+    }
+}
+
+/// No Unix sockets: no sessions can be reached (see the console's module docs).
+#[cfg(not(unix))]
+mod sys {
+    use std::io;
+    use std::path::Path;
+
+    use super::{Reader, Writer};
+
+    pub(super) fn is_socket(_: &std::fs::FileType) -> bool {
+        false
+    }
+
+    pub(super) async fn connect(_: &Path) -> io::Result<(Reader, Writer)> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
 }
