@@ -2,6 +2,7 @@
 
 mod support;
 
+mod approve;
 mod audit;
 mod cli;
 mod interop;
