@@ -7,7 +7,6 @@
 //! others may enter it at all (any group or world bit). The checks look at the opened
 //! directory (`fstat`), not at the path.
 
-use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -68,12 +67,14 @@ pub(crate) struct SocketDir {
 }
 
 impl SocketDir {
-    /// `$XDG_RUNTIME_DIR/peta`, else `/tmp/peta-<uid>/peta`.
+    /// `$XDG_RUNTIME_DIR/peta`, else `/tmp/peta-<uid>/peta`. Not `$TMPDIR`: a session started
+    /// by a GUI client and `peta approve` in a shell must agree on the place, and shells often
+    /// set variables the GUI never sees.
     pub(crate) fn from_env() -> SocketDir {
         let runtime = std::env::var_os("XDG_RUNTIME_DIR")
             .map(PathBuf::from)
             .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| std::env::temp_dir().join(format!("peta-{}", euid())));
+            .unwrap_or_else(|| PathBuf::from(format!("/tmp/peta-{}", euid())));
         SocketDir::under(&runtime)
     }
 
@@ -159,7 +160,7 @@ fn check(path: &Path, strictness: Strictness) -> Result<(), ConsoleError> {
         flags |= libc::O_NOFOLLOW;
     }
     options.custom_flags(flags);
-    let dir: File = options.open(path).map_err(|e| ConsoleError::io(path, e))?;
+    let dir: std::fs::File = options.open(path).map_err(|e| ConsoleError::io(path, e))?;
     let meta = dir.metadata().map_err(|e| ConsoleError::io(path, e))?;
     if meta.uid() != euid() {
         return Err(ConsoleError::Owner {

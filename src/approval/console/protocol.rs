@@ -325,6 +325,10 @@ mod tests {
             Op::List
         );
         assert_eq!(
+            serde_json::from_str::<Op>(r#"{"op":"watch","since":3}"#).expect("unknown fields"),
+            Op::Watch
+        );
+        assert_eq!(
             String::from_utf8(line(&Reply::applied(Applied::Retry))).expect("utf-8"),
             "{\"ok\":true,\"applied\":\"retry\"}\n"
         );
