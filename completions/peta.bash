@@ -16,6 +16,9 @@ _peta() {
             ",$1")
                 cmd="peta"
                 ;;
+            peta,approve)
+                cmd="peta__subcmd__approve"
+                ;;
             peta,audit)
                 cmd="peta__subcmd__audit"
                 ;;
@@ -93,6 +96,9 @@ _peta() {
                 ;;
             peta__subcmd__grants__subcmd__help,revoke)
                 cmd="peta__subcmd__grants__subcmd__help__subcmd__revoke"
+                ;;
+            peta__subcmd__help,approve)
+                cmd="peta__subcmd__help__subcmd__approve"
                 ;;
             peta__subcmd__help,audit)
                 cmd="peta__subcmd__help__subcmd__audit"
@@ -290,12 +296,30 @@ _peta() {
 
     case "${cmd}" in
         peta)
-            opts="-h -V --help --version run demo audit secret vault policy grants completions demo-server help"
+            opts="-h -V --help --version run demo audit secret vault approve policy grants completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__approve)
+            opts="-h -V --answer --list --json --watch --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --answer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -674,8 +698,22 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help)
-            opts="run demo audit secret vault policy grants completions demo-server help"
+            opts="run demo audit secret vault approve policy grants completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__approve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

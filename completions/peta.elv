@@ -27,6 +27,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand audit 'Read the audit log: verify it, export it, follow it, show a row'
             cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
             cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
+            cand approve 'Answer the approval requests of running peta sessions, from any terminal'
             cand policy 'Check the policy: what it decides about a call, and why'
             cand grants 'List or revoke the approvals remembered with "always allow"'
             cand completions 'Print a shell completion script to stdout'
@@ -281,6 +282,16 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;vault;help;help'= {
         }
+        &'peta;approve'= {
+            cand --answer 'The answer for ID: deny, once, session, for:DURATION (for:10m, for:90s, for:2h) or always'
+            cand --list 'Print the waiting requests of every session and exit, without asking'
+            cand --json 'With --list: print them as JSON, for scripts'
+            cand --watch 'Stay open and ask about new requests as they arrive, one at a time'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'peta;policy'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -370,6 +381,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand audit 'Read the audit log: verify it, export it, follow it, show a row'
             cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
             cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
+            cand approve 'Answer the approval requests of running peta sessions, from any terminal'
             cand policy 'Check the policy: what it decides about a call, and why'
             cand grants 'List or revoke the approvals remembered with "always allow"'
             cand completions 'Print a shell completion script to stdout'
@@ -427,6 +439,8 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;vault;recipients;list'= {
         }
         &'peta;help;vault;recipients;rm'= {
+        }
+        &'peta;help;approve'= {
         }
         &'peta;help;policy'= {
             cand test 'Decide a hypothetical call with the configured rules, and explain the decision'

@@ -34,6 +34,15 @@ pub enum Command {
     /// Create and share the age vault: one encrypted file of secrets a team can keep in git.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Answer the approval requests of running peta sessions, from any terminal.
+    ///
+    /// Without arguments, shows each waiting request and asks what to do; Deny is the default.
+    /// Requests that stopped waiting in the last ten minutes (they timed out) are offered too:
+    /// allowing one lets the model's identical retry through without asking again.
+    ///
+    /// Exits 0 when done. `peta approve ID --answer …` exits 1 when no running session has
+    /// that request waiting or it was decided already.
+    Approve(ApproveArgs),
     /// Check the policy: what it decides about a call, and why.
     Policy {
         #[command(subcommand)]
@@ -83,6 +92,26 @@ pub struct DemoArgs {
     /// Print each JSON-RPC message of the session as it passes.
     #[arg(long)]
     pub verbose: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApproveArgs {
+    /// Answer this request (an id from --list) without asking; needs --answer.
+    #[arg(value_name = "ID", requires = "answer")]
+    pub id: Option<String>,
+    /// The answer for ID: deny, once, session, for:DURATION (for:10m, for:90s, for:2h) or
+    /// always.
+    #[arg(long, value_name = "ANSWER", requires = "id", value_parser = parse_answer)]
+    pub answer: Option<String>,
+    /// Print the waiting requests of every session and exit, without asking.
+    #[arg(long, conflicts_with_all = ["id", "watch"])]
+    pub list: bool,
+    /// With --list: print them as JSON, for scripts.
+    #[arg(long, requires = "list")]
+    pub json: bool,
+    /// Stay open and ask about new requests as they arrive, one at a time.
+    #[arg(long, conflicts_with = "id")]
+    pub watch: bool,
 }
 
 /// Which audit database to read.
@@ -337,6 +366,10 @@ pub enum RecipientsCommand {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
     },
+}
+
+fn parse_answer(text: &str) -> Result<String, String> {
+    crate::approval::console::protocol::parse_answer(text).map(|_| text.to_owned())
 }
 
 fn parse_env_entry(text: &str) -> Result<(String, String), String> {

@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 
+use crate::approval::console::client::AnswerError;
 use crate::config::ConfigError;
 use crate::exit_code;
 
@@ -41,6 +42,12 @@ pub(crate) enum Error {
     Audit(#[from] crate::audit::AuditError),
     #[error("cannot build the server's environment")]
     Env(#[from] crate::secrets::env::EnvError),
+    #[error(transparent)]
+    Console(#[from] crate::approval::console::ConsoleError),
+    #[error(transparent)]
+    Answer(#[from] crate::approval::console::client::AnswerError),
+    #[error("no terminal to ask on")]
+    NoTerminal,
     #[error("{message}")]
     Secret {
         message: String,
@@ -62,6 +69,14 @@ impl Error {
         match self {
             Error::Config(_) | Error::Env(_) => exit_code::CONFIG,
             Error::Secret { code, .. } => *code,
+            Error::Answer(e) => match e {
+                AnswerError::NoSessions
+                | AnswerError::Unknown { .. }
+                | AnswerError::Refused { .. } => exit_code::CHECK_FAILED,
+                AnswerError::Dir(_) | AnswerError::Io { .. } => exit_code::FAILED,
+            },
+            Error::Console(_) => exit_code::FAILED,
+            Error::NoTerminal => exit_code::USAGE,
             Error::Usage(_) | Error::NotJsonObject { .. } | Error::NoCommand { .. } => {
                 exit_code::USAGE
             }
@@ -96,6 +111,11 @@ impl Error {
             Error::Audit(e) => e.hint(),
             Error::Env(e) => Some(e.hint()),
             Error::Secret { hint, .. } => Some(hint.clone()),
+            Error::Console(e) => e.hint(),
+            Error::Answer(e) => e.hint(),
+            Error::NoTerminal => Some(
+                "peta approve --list shows the requests; peta approve ID --answer deny|once|session|for:10m|always answers one".into(),
+            ),
             Error::Spawn { .. } | Error::Io { .. } | Error::Demo(_) => None,
         }
     }

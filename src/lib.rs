@@ -62,6 +62,7 @@ pub fn main() -> u8 {
         Command::Audit(command) => commands::audit::run(command),
         Command::Secret(command) => commands::secret::run(command),
         Command::Vault(command) => commands::vault::run(command),
+        Command::Approve(args) => commands::approve::run(args),
         Command::Policy { command } => commands::policy::run(command),
         Command::Grants(command) => commands::grants::run(command),
         Command::Completions { shell } => commands::completions::run(shell),

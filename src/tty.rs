@@ -36,3 +36,17 @@ pub(crate) fn read_secret(
         .map(Zeroizing::new)
         .map_err(|dialoguer::Error::IO(e)| e)
 }
+
+/// Drops what was typed ahead, so keys pressed before a question was shown cannot answer it.
+#[cfg(unix)]
+pub(crate) fn flush_input(term: &Term) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: tcflush only reads the descriptor, which the Term keeps open; a failure (not a
+    // terminal) means there was nothing to flush.
+    unsafe {
+        libc::tcflush(term.as_raw_fd(), libc::TCIFLUSH);
+    }
+}
+
+#[cfg(not(unix))]
+pub(crate) fn flush_input(_: &Term) {}

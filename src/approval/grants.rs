@@ -105,7 +105,6 @@ impl Grants {
     }
 
     /// Allows identical calls for `ttl` (a late answer from the console).
-    #[expect(dead_code, reason = "the console channel calls it")]
     pub(crate) fn allow_retry(&self, key: GrantKey, ttl: Duration, by: &str) -> Result<(), String> {
         self.insert(key, Scope::Until(now() + ttl.as_secs()), by)
     }

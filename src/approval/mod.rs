@@ -6,6 +6,7 @@
 //! by dropping their futures. No channel, no answer in time, or an error: deny.
 //! [`Grants`] remembers "allow for this session / for N minutes / always".
 
+pub(crate) mod console;
 #[cfg(all(unix, not(target_os = "macos")))]
 pub(crate) mod desktop;
 pub(crate) mod elicit;

@@ -18,6 +18,9 @@ pub(crate) const FOR_MINUTES: u64 = 10;
 pub(crate) struct Terminal {
     /// One question at a time on this terminal.
     turn: Arc<tokio::sync::Mutex<()>>,
+    /// Held by the prompting thread while it owns the terminal's settings: a withdrawn
+    /// question's thread may still be restoring them when the next question starts.
+    settings: Arc<std::sync::Mutex<()>>,
     present: bool,
 }
 
@@ -26,6 +29,7 @@ impl Terminal {
     pub(crate) fn open() -> Terminal {
         Terminal {
             turn: Arc::default(),
+            settings: Arc::default(),
             present: cfg!(unix) && std::fs::File::open("/dev/tty").is_ok(),
         }
     }
@@ -55,9 +59,11 @@ impl Channel for Terminal {
             let text = render::question(request);
             let timeout = request.timeout;
             let (tx, rx) = tokio::sync::oneshot::channel();
+            let settings = self.settings.clone();
             std::thread::Builder::new()
                 .name("peta-tty".into())
                 .spawn(move || {
+                    let _owner = settings.lock().unwrap_or_else(|e| e.into_inner());
                     let _ = tx.send(prompt(&text, timeout, &withdrawn));
                 })
                 .ok()?;

@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub(crate) mod approve;
 pub(crate) mod audit;
 pub mod completions;
 pub(crate) mod demo;

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use tokio::sync::mpsc;
 
+use crate::approval::console::{Console, OnLate};
 use crate::approval::elicit::Elicitation;
 use crate::approval::terminal::Terminal;
 use crate::approval::{Approver, Channel, Grants};
@@ -15,7 +16,7 @@ use crate::audit::{AuditLog, Event};
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
-use crate::proxy::gate::Gate;
+use crate::proxy::gate::{Gate, LATE_ANSWERS, Questions};
 use crate::proxy::session::Outcome;
 use crate::proxy::{child, session, sys};
 use crate::secrets::{self, redact::Redactor};
@@ -75,7 +76,7 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
             }
         };
         watchdog.guard(child.group);
-        let (gate, outbox) = gate(&plan, &config);
+        let (gate, outbox) = gate(&plan, &config, &session_id);
         let outcome = session::run(
             child,
             plan.limits.clone(),
@@ -143,7 +144,11 @@ fn session_end(outcome: Option<&Outcome>, error: Option<&str>) -> Event {
 
 /// The gate with every approval channel this session can reach, and the lines the
 /// elicitation channel sends the client.
-fn gate(plan: &Plan, config: &Config) -> (Arc<Gate>, Option<mpsc::UnboundedReceiver<Vec<u8>>>) {
+fn gate(
+    plan: &Plan,
+    config: &Config,
+    session: &str,
+) -> (Arc<Gate>, Option<mpsc::UnboundedReceiver<Vec<u8>>>) {
     let (elicitation, outbox) = Elicitation::new();
     let elicitation = Arc::new(elicitation);
     let mut channels: Vec<Arc<dyn Channel>> = vec![Arc::new(Terminal::open()), elicitation.clone()];
@@ -165,16 +170,52 @@ fn gate(plan: &Plan, config: &Config) -> (Arc<Gate>, Option<mpsc::UnboundedRecei
         }),
         None => Grants::in_memory(),
     };
+    let grants = Arc::new(grants);
+    // A late "allow" from `peta approve` lets the model's identical retry through.
+    let questions = Questions::default();
+    let on_late: OnLate = {
+        let (questions, grants) = (questions.clone(), grants.clone());
+        Box::new(move |request, answer| {
+            let key = questions
+                .lock()
+                .expect("questions lock")
+                .get(&request.id)
+                .map(|(key, _)| key.clone());
+            if let Some(key) = key
+                && answer.allows()
+                && let Err(e) = grants.allow_retry(key, LATE_ANSWERS, "console")
+            {
+                tracing::warn!(error = %e, "could not remember a late approval");
+            }
+        })
+    };
+    let console = match Console::start(session, &plan.label(), on_late) {
+        Ok(console) => {
+            tracing::debug!(socket = %console.socket().display(), "`peta approve` can reach this session");
+            let console = Arc::new(console);
+            channels.push(console.clone());
+            Some(console)
+        }
+        Err(e) => {
+            tracing::warn!(
+                "no `peta approve` console for this session: {e} ({})",
+                e.hint().unwrap_or_default()
+            );
+            None
+        }
+    };
     let approver = Approver::new(channels);
     tracing::debug!(reachable = ?approver.reachable(), "approval channels");
-    let gate = Gate::new(
+    let mut gate = Gate::new(
         config.policy.clone(),
         plan.name.clone(),
         plan.label(),
         approver,
-        Arc::new(grants),
+        grants,
         Some(elicitation),
     );
+    gate.console = console;
+    gate.questions = questions;
     (Arc::new(gate), Some(outbox))
 }
 

@@ -6,10 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::approval::console::Console;
 use crate::approval::elicit::Elicitation;
 use crate::approval::{Approver, GrantKey, Grants, Request, Verdict, render};
 use crate::audit::row::sha256_hex;
@@ -38,8 +40,18 @@ pub(crate) struct Gate {
     pub(crate) approver: Approver,
     pub(crate) grants: Arc<Grants>,
     pub(crate) elicitation: Option<Arc<Elicitation>>,
+    /// The console, told when another channel decided a question.
+    pub(crate) console: Option<Arc<Console>>,
+    /// What each recent question's grant would be bound to, for late console answers.
+    pub(crate) questions: Questions,
     tools: Mutex<HashMap<String, Listed>>,
 }
+
+/// How long a question's grant key is kept for a late answer.
+pub(crate) const LATE_ANSWERS: Duration = Duration::from_secs(600);
+
+/// Question id → the grant key its answer would create, kept [`LATE_ANSWERS`] long.
+pub(crate) type Questions = Arc<Mutex<HashMap<String, (GrantKey, Instant)>>>;
 
 impl std::fmt::Debug for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -93,7 +105,25 @@ impl Gate {
             approver,
             grants,
             elicitation,
+            console: None,
+            questions: Questions::default(),
             tools: Mutex::default(),
+        }
+    }
+
+    /// Remembers what a question's approval would be bound to.
+    pub(crate) fn asked(&self, request: &Request, key: &GrantKey) {
+        let mut questions = self.questions.lock().expect("questions lock");
+        questions.retain(|_, (_, at)| at.elapsed() < LATE_ANSWERS);
+        questions.insert(request.id.clone(), (key.clone(), Instant::now()));
+    }
+
+    /// A question was decided by `by`: the console stops offering it.
+    pub(crate) fn decided(&self, request: &Request, by: &str) {
+        if by != "console"
+            && let Some(console) = &self.console
+        {
+            console.settled(&request.id);
         }
     }
 

@@ -457,6 +457,7 @@ impl Relay<'_> {
                         return Some(deny_reply(raw_id, &text, tool_call, modern));
                     }
                     tracing::info!(name = %gated.name, question = %request.id, "asking a person");
+                    self.gate.asked(&request, &key);
                     let (cancel, cancelled) = oneshot::channel();
                     self.cancels
                         .lock()
@@ -784,6 +785,7 @@ impl Relay<'_> {
                 asked.decision = Some("ask");
                 asked.rule = Some(rule.clone());
                 self.audit.record(asked);
+                self.gate.asked(&request, &key);
                 let gate = self.gate;
                 waiting.push(Box::pin(async move {
                     let verdict = Some(gate.approver.decide(&request).await);
@@ -825,6 +827,7 @@ impl Relay<'_> {
             ..
         } = asked;
         let verdict = verdict.unwrap_or_else(|| Verdict::denied("cancelled"));
+        self.gate.decided(&request, &verdict.by);
         event.ts = crate::audit::time::now();
         event.rule = Some(rule);
         event.channel = Some(verdict.by.clone());

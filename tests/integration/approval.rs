@@ -276,9 +276,17 @@ fn without_any_way_to_ask_the_call_is_denied() {
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("peta.toml");
     std::fs::write(&config, "").expect("config");
-    // No controlling terminal (a new session), a client without elicitation.
+    // No controlling terminal (a new session), a client without elicitation, and a runtime
+    // directory others can write, which the `peta approve` console refuses.
+    let runtime = tempfile::tempdir().expect("runtime");
+    std::fs::set_permissions(
+        runtime.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
     let mut command = peta_command();
     command
+        .env("XDG_RUNTIME_DIR", runtime.path())
         .args(["run", "--config"])
         .arg(&config)
         .args(["--", peta(), "demo-server"]);
@@ -309,7 +317,16 @@ fn python_client(answer: &[&str]) -> Option<Value> {
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("peta.toml");
     std::fs::write(&config, "").expect("config");
+    // Only the client's UI can be asked: no terminal, and no console (a runtime directory
+    // others can write is refused).
+    let runtime = tempfile::tempdir().expect("runtime");
+    std::fs::set_permissions(
+        runtime.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
     let out = std::process::Command::new("setsid")
+        .env("XDG_RUNTIME_DIR", runtime.path())
         .arg(python)
         .arg(crate::support::fixture("mcp_client.py"))
         .args([
@@ -560,11 +577,16 @@ fn a_gated_server_request_is_denied_before_it_reaches_the_client() {
     let config = dir.path().join("peta.toml");
     std::fs::write(
         &config,
-        format!(
-            "{}[defaults]\ngate = [\"sampling/createMessage\"]\n[[rules]]\nid = \"no-sampling\"\nmethod = \"sampling/createMessage\"\naction = \"deny\"\n",
-            ""
-        )
-        .replace("[defaults]\ngate", "[defaults]\ndefault_action = \"allow\"\ngate"),
+        r#"
+[defaults]
+default_action = "allow"
+gate = ["sampling/createMessage"]
+
+[[rules]]
+id = "no-sampling"
+method = "sampling/createMessage"
+action = "deny"
+"#,
     )
     .expect("config");
     let mut s = Session::start_with(peta_command().args(["run", "--config"]).arg(&config).args([
@@ -597,6 +619,130 @@ fn a_gated_server_request_is_denied_before_it_reaches_the_client() {
     assert!(
         reply.to_string().contains("no-sampling"),
         "the server got the denial and passed it on: {reply}"
+    );
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
+
+/// A gated session with no terminal, reachable by `peta approve` through `runtime`.
+fn console_session(
+    runtime: &std::path::Path,
+    name: &str,
+    config: &str,
+) -> (Session, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("peta.toml");
+    std::fs::write(&file, config).expect("config");
+    let mut command = peta_command();
+    command
+        .env("XDG_RUNTIME_DIR", runtime)
+        .env("XDG_STATE_HOME", dir.path())
+        .args(["run", "--server", name, "--config"])
+        .arg(&file)
+        .args(["--", peta(), "demo-server"]);
+    // SAFETY: setsid is async-signal-safe; the session gets no controlling terminal.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut s = Session::start_with(&mut command);
+    s.initialize();
+    (s, dir)
+}
+
+fn approve(runtime: &std::path::Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = peta_command()
+        .env("XDG_RUNTIME_DIR", runtime)
+        .arg("approve")
+        .args(args)
+        .output()
+        .expect("peta approve");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// The id of the one pending request of session `label`, once `peta approve` lists it.
+fn pending_id(runtime: &std::path::Path, label: &str) -> String {
+    for _ in 0..200 {
+        let out = peta_command()
+            .env("XDG_RUNTIME_DIR", runtime)
+            .args(["approve", "--list", "--json"])
+            .output()
+            .expect("list");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let listing: Value = serde_json::from_str(&text).unwrap_or_default();
+        if let Some(id) = listing["sessions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["label"] == label)
+            .find_map(|s| s["pending"][0]["id"].as_str().map(str::to_owned))
+        {
+            return id;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("no pending request of {label} was ever listed");
+}
+
+#[test]
+fn two_sessions_one_console_each_answer_reaches_its_own_request() {
+    let runtime = tempfile::tempdir().expect("runtime");
+    let (mut a, _da) = console_session(runtime.path(), "alpha", "");
+    let (mut b, _db) = console_session(runtime.path(), "beta", "");
+    for s in [&mut a, &mut b] {
+        s.send_json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "echo", "arguments": {"text": "from the console"}}}));
+    }
+    let (alpha, beta) = (
+        pending_id(runtime.path(), "alpha"),
+        pending_id(runtime.path(), "beta"),
+    );
+    assert_ne!(alpha, beta);
+    let (code, said) = approve(runtime.path(), &[&beta, "--answer", "deny"]);
+    assert_eq!(code, Some(0), "{said}");
+    let (code, said) = approve(runtime.path(), &[&alpha, "--answer", "once"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(text(&a.response(json!(1))), "from the console");
+    let denied = b.response(json!(1));
+    assert!(
+        text(&denied).contains("answered at the console"),
+        "{denied}"
+    );
+    // Already decided: a second answer is refused.
+    assert_eq!(
+        approve(runtime.path(), &[&alpha, "--answer", "once"]).0,
+        Some(1)
+    );
+    for s in [&mut a, &mut b] {
+        s.close_stdin();
+        s.wait(Duration::from_secs(10));
+    }
+}
+
+#[test]
+fn an_approval_after_the_timeout_lets_the_retry_through() {
+    let runtime = tempfile::tempdir().expect("runtime");
+    let (mut s, _d) = console_session(runtime.path(), "gamma", "[defaults]\ntimeout = \"1s\"\n");
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "add", "arguments": {"a": 20, "b": 22}}});
+    s.send_json(&call);
+    let id = pending_id(runtime.path(), "gamma");
+    assert!(text(&s.response(json!(1))).contains("no answer within 1 s"));
+    let (code, said) = approve(runtime.path(), &[&id, "--answer", "once"]);
+    assert_eq!(code, Some(0), "{said}");
+    assert!(said.contains("retries the identical call"), "{said}");
+    let mut retry = call.clone();
+    retry["id"] = json!(2);
+    s.send_json(&retry);
+    assert_eq!(
+        text(&s.response(json!(2))),
+        "42",
+        "the identical retry needs no second question"
     );
     s.close_stdin();
     s.wait(Duration::from_secs(10));

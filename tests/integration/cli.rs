@@ -48,6 +48,7 @@ fn help_texts() {
         ("help-run.txt", &["run", "--help"]),
         ("help-demo.txt", &["demo", "--help"]),
         ("help-policy-test.txt", &["policy", "test", "--help"]),
+        ("help-approve.txt", &["approve", "--help"]),
     ] {
         let (code, stdout, _) = run(args);
         assert_eq!(code, Some(0));

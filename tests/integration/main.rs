@@ -3,6 +3,7 @@
 mod support;
 
 mod approval;
+mod approve;
 mod audit;
 mod cli;
 mod interop;
