@@ -74,8 +74,30 @@ impl Elicitation {
     }
 }
 
+/// The `elicitation/create` request (method and params) asking about `request`.
+pub(crate) fn question(request: &Request) -> Value {
+    json!({
+        "method": "elicitation/create",
+        "params": {
+            "message": render::question(request),
+            "requestedSchema": {
+                "type": "object",
+                "properties": {
+                    "decision": {
+                        "type": "string",
+                        "title": "peta: allow this call?",
+                        "enum": CHOICES,
+                        "default": CHOICES[0],
+                    }
+                },
+                "required": ["decision"],
+            },
+        },
+    })
+}
+
 /// What an elicitation response means.
-fn answer_from(response: &Value) -> Option<Answer> {
+pub(crate) fn answer_from(response: &Value) -> Option<Answer> {
     let result = response.get("result")?;
     match result.get("action").and_then(Value::as_str)? {
         "accept" => Some(
@@ -111,26 +133,9 @@ impl Channel for Elicitation {
                 .lock()
                 .expect("elicitation lock")
                 .insert(id.clone(), tx);
-            let question = json!({
-                "jsonrpc": "2.0",
-                "id": id,
-                "method": "elicitation/create",
-                "params": {
-                    "message": render::question(request),
-                    "requestedSchema": {
-                        "type": "object",
-                        "properties": {
-                            "decision": {
-                                "type": "string",
-                                "title": "peta: allow this call?",
-                                "enum": CHOICES,
-                                "default": CHOICES[0],
-                            }
-                        },
-                        "required": ["decision"],
-                    },
-                },
-            });
+            let mut question = question(request);
+            question["jsonrpc"] = "2.0".into();
+            question["id"] = id.clone().into();
             let mut line = question.to_string().into_bytes();
             line.push(b'\n');
             self.outbox.send(line).ok()?;

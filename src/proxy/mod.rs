@@ -3,6 +3,7 @@
 pub(crate) mod child;
 pub(crate) mod gate;
 pub(crate) mod inflight;
+pub(crate) mod mrtr;
 pub(crate) mod observe;
 pub(crate) mod relay;
 pub(crate) mod session;

@@ -31,6 +31,8 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::approval::{GrantKey, Request, Verdict};
 use crate::proxy::gate::{self, Gate, Judgement};
+use crate::proxy::mrtr;
+use std::time::Instant;
 
 use crate::audit::row::sha256_hex;
 use crate::audit::{AuditLog, Event};
@@ -117,6 +119,20 @@ struct Relay<'a> {
     gate: &'a Gate,
     /// Requests waiting for a person, by id: sending withdraws the question.
     cancels: Mutex<HashMap<Id, oneshot::Sender<()>>>,
+    /// Questions put to a 2026-07-28 client as `input_required`, by peta's token.
+    parked: Mutex<HashMap<String, Parked>>,
+    /// Calls approved lately (by their digest): a server's own multi-round-trip retry of
+    /// one continues it and is not asked about twice.
+    approved: Mutex<HashMap<String, Instant>>,
+}
+
+/// A question answered in the client's retry (see [`mrtr`]).
+struct Parked {
+    request: Box<Request>,
+    key: GrantKey,
+    rule: String,
+    digest: String,
+    since: Instant,
 }
 
 /// A question being asked, resolving to its outcome.
@@ -133,6 +149,8 @@ struct Asked {
     event: Event,
     modern: bool,
     tool_call: bool,
+    /// What the call does (see [`mrtr::call_digest`]).
+    digest: String,
     /// `None`: the client cancelled the request while it waited.
     verdict: Option<Verdict>,
 }
@@ -194,6 +212,8 @@ where
         initialized: Mutex::new(false),
         gate: &gate,
         cancels: Mutex::default(),
+        parked: Mutex::default(),
+        approved: Mutex::default(),
         limits,
     };
     let to_client = Outlet::new(client_out);
@@ -407,7 +427,34 @@ impl Relay<'_> {
             event.bytes_sha256 = Some(sha256_hex(&line));
             let tool_call = msg.tool.is_some();
             let modern = msg.tool.as_ref().is_some_and(|t| t.modern);
-            match self.gate.judge(&gated, &line, self.redactor) {
+            let digest = mrtr::call_digest(msg.params);
+            if tool_call && let Some(token) = mrtr::peta_token(msg.params) {
+                let answer = mrtr::answer(msg.params);
+                drop(msg);
+                return self
+                    .on_retry(
+                        token,
+                        answer,
+                        line,
+                        (id.clone(), raw_id.clone()),
+                        digest,
+                        event,
+                        modern,
+                        to_server,
+                    )
+                    .await;
+            }
+            let judgement =
+                if mrtr::continues_server_round(msg.params) && self.approved_lately(&digest) {
+                    Judgement::Allow {
+                        rule: "continues-an-approved-call".into(),
+                        channel: "grant",
+                        grant_scope: None,
+                    }
+                } else {
+                    self.gate.judge(&gated, &line, self.redactor)
+                };
+            match judgement {
                 Judgement::Allow {
                     rule,
                     channel,
@@ -456,6 +503,34 @@ impl Relay<'_> {
                         let _ = self.audit.commit(event);
                         return Some(deny_reply(raw_id, &text, tool_call, modern));
                     }
+                    if tool_call
+                        && modern
+                        && self.gate.elicitation.is_some()
+                        && mrtr::client_can_elicit(msg.params)
+                    {
+                        // 2026-07-28: ask in the client's UI through input_required.
+                        let token = uuid::Uuid::new_v4().simple().to_string();
+                        let reply = mrtr::input_required_reply(
+                            raw_id,
+                            &crate::approval::elicit::question(&request),
+                            &token,
+                        );
+                        self.from_client.lock().expect("in-flight lock").answer(id);
+                        let mut parked = self.parked.lock().expect("parked lock");
+                        parked.retain(|_, p| p.since.elapsed() < gate::LATE_ANSWERS);
+                        parked.insert(
+                            token,
+                            Parked {
+                                request,
+                                key,
+                                rule,
+                                digest,
+                                since: Instant::now(),
+                            },
+                        );
+                        tracing::info!(name = %gated.name, "asking in the client's UI (input_required)");
+                        return Some(reply);
+                    }
                     tracing::info!(name = %gated.name, question = %request.id, "asking a person");
                     self.gate.asked(&request, &key);
                     let (cancel, cancelled) = oneshot::channel();
@@ -481,6 +556,7 @@ impl Relay<'_> {
                             event,
                             modern,
                             tool_call,
+                            digest,
                             verdict,
                         }
                     }));
@@ -492,6 +568,99 @@ impl Relay<'_> {
         }
         drop(msg);
         self.forward(line, request, to_server).await
+    }
+
+    /// A 2026-07-28 client retried a call peta answered with `input_required`: the answer is
+    /// in the retry. Allowed, the retry goes on without peta's fields; otherwise it is denied.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site, each part distinct"
+    )]
+    async fn on_retry<SI: AsyncWrite + Unpin>(
+        &self,
+        token: String,
+        answer: Option<crate::approval::Answer>,
+        line: Vec<u8>,
+        (id, raw_id): (Id, String),
+        digest: String,
+        mut event: Event,
+        modern: bool,
+        to_server: &Outlet<SI>,
+    ) -> Option<Vec<u8>> {
+        let parked = self.parked.lock().expect("parked lock").remove(&token);
+        let deny = |text: &str| {
+            self.from_client.lock().expect("in-flight lock").answer(&id);
+            Some(deny_reply(&raw_id, text, true, modern))
+        };
+        let Some(parked) = parked.filter(|p| p.since.elapsed() < gate::LATE_ANSWERS) else {
+            return deny(
+                "peta denied this call: it continues an approval question that is unknown, expired or already answered. Call the tool again to be asked afresh.",
+            );
+        };
+        event.rule = Some(parked.rule.clone());
+        event.channel = Some("elicitation".into());
+        if parked.digest != digest {
+            event.decision = Some("deny");
+            let _ = self.audit.commit(event);
+            return deny(
+                "peta denied this call: the retry changed the tool or its arguments after the user was asked. Call the tool again to be asked about the new call.",
+            );
+        }
+        let verdict = match answer {
+            Some(answer) => Verdict {
+                answer,
+                by: "elicitation".into(),
+            },
+            None => Verdict::denied("no-answer"),
+        };
+        event.grant_scope = Some(verdict.answer.label());
+        let forwarded = if verdict.answer.allows() {
+            mrtr::strip(&line)
+        } else {
+            None
+        };
+        let Some(forwarded) = forwarded else {
+            event.decision = Some("deny");
+            let _ = self.audit.commit(event);
+            let verdict = if verdict.answer.allows() {
+                Verdict::denied("audit")
+            } else {
+                verdict
+            };
+            return deny(&gate::denial_text(&parked.request, &verdict));
+        };
+        event.decision = Some("allow");
+        event.bytes_sha256 = Some(sha256_hex(&forwarded));
+        if let Err(e) = self
+            .gate
+            .grants
+            .remember(parked.key, verdict.answer, "elicitation")
+        {
+            tracing::warn!(error = %e, "could not remember the grant");
+        }
+        if self.audit.commit(event).is_err() {
+            return deny(&gate::denial_text(
+                &parked.request,
+                &Verdict::denied("audit"),
+            ));
+        }
+        self.approve_lately(digest);
+        self.forward(forwarded, Some((id, raw_id)), to_server).await
+    }
+
+    /// Remembers that a call was approved, for the server's own retries of it.
+    fn approve_lately(&self, digest: String) {
+        let mut approved = self.approved.lock().expect("approved lock");
+        approved.retain(|_, at| at.elapsed() < gate::LATE_ANSWERS);
+        approved.insert(digest, Instant::now());
+    }
+
+    fn approved_lately(&self, digest: &str) -> bool {
+        self.approved
+            .lock()
+            .expect("approved lock")
+            .get(digest)
+            .is_some_and(|at| at.elapsed() < gate::LATE_ANSWERS)
     }
 
     /// Sends a client line on to the server; answers its request with an error if the server
@@ -533,6 +702,7 @@ impl Relay<'_> {
             mut event,
             modern,
             tool_call,
+            digest,
             verdict,
         } = asked;
         self.cancels.lock().expect("cancels lock").remove(&id);
@@ -563,6 +733,7 @@ impl Relay<'_> {
             }
             if self.audit.commit(event).is_ok() {
                 tracing::info!(question = %request.id, by = %verdict.by, "approved");
+                self.approve_lately(digest);
                 return self.forward(line, Some((id, raw_id)), to_server).await;
             }
             verdict = Verdict::denied("audit");
@@ -799,6 +970,7 @@ impl Relay<'_> {
                         event,
                         modern: false,
                         tool_call: false,
+                        digest: String::new(),
                         verdict,
                     }
                 }));

@@ -747,3 +747,83 @@ fn an_approval_after_the_timeout_lets_the_retry_through() {
     s.close_stdin();
     s.wait(Duration::from_secs(10));
 }
+
+#[test]
+fn a_2026_client_is_asked_through_input_required_and_answers_in_its_retry() {
+    let runtime = tempfile::tempdir().expect("runtime");
+    let (mut s, _d) = {
+        // A stateless session: no initialize, every request carries its version.
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("peta.toml");
+        std::fs::write(&file, "").expect("config");
+        let mut command = peta_command();
+        command
+            .env("XDG_RUNTIME_DIR", runtime.path())
+            .env("XDG_STATE_HOME", dir.path())
+            .args(["run", "--config"])
+            .arg(&file)
+            .args(["--", peta(), "demo-server"]);
+        (Session::start_with(&mut command), dir)
+    };
+    let meta = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}});
+    let call = |id: u64, text: &str, extra: Value| {
+        let mut params = json!({"name": "echo", "arguments": {"text": text}, "_meta": meta});
+        if let Value::Object(extra) = extra {
+            params.as_object_mut().expect("object").extend(extra);
+        }
+        json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params})
+    };
+    let ask = |s: &mut Session, id: u64, text: &str| {
+        s.send_json(&call(id, text, Value::Null));
+        let first = s.response(json!(id));
+        assert_eq!(first["result"]["resultType"], "input_required", "{first}");
+        let question = &first["result"]["inputRequests"]["peta-approval"];
+        assert_eq!(question["method"], "elicitation/create");
+        assert!(
+            question["params"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("tools/call echo")
+        );
+        first["result"]["requestState"].clone()
+    };
+    let answer = |decision: &str| json!({"peta-approval": {"action": "accept", "content": {"decision": decision}}});
+
+    // Approved in the retry: the server gets the call without peta's fields.
+    let state = ask(&mut s, 1, "modern approval");
+    s.send_json(&call(
+        2,
+        "modern approval",
+        json!({"requestState": state, "inputResponses": answer("allow once")}),
+    ));
+    let done = s.response(json!(2));
+    assert_eq!(text(&done), "modern approval", "{done}");
+
+    // Denied in the retry.
+    let state = ask(&mut s, 3, "denied");
+    s.send_json(&call(
+        4,
+        "denied",
+        json!({"requestState": state, "inputResponses": answer("deny")}),
+    ));
+    assert!(text(&s.response(json!(4))).contains("The user denied"));
+
+    // A retry that changed the arguments after the question is denied, and the question is
+    // spent: replaying its state gets nothing either.
+    let state = ask(&mut s, 5, "harmless");
+    s.send_json(&call(
+        6,
+        "something else",
+        json!({"requestState": state, "inputResponses": answer("allow once")}),
+    ));
+    assert!(text(&s.response(json!(6))).contains("changed the tool or its arguments"));
+    s.send_json(&call(
+        7,
+        "harmless",
+        json!({"requestState": state, "inputResponses": answer("allow once")}),
+    ));
+    assert!(text(&s.response(json!(7))).contains("unknown, expired or already answered"));
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
