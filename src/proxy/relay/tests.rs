@@ -42,6 +42,22 @@ fn start_audited(limits: Limits, pipe: usize, audit: AuditLog) -> Harness {
 }
 
 fn start_full(limits: Limits, pipe: usize, audit: AuditLog, redactor: Redactor) -> Harness {
+    start_gated(
+        limits,
+        pipe,
+        audit,
+        redactor,
+        crate::proxy::gate::Gate::allow_all(),
+    )
+}
+
+fn start_gated(
+    limits: Limits,
+    pipe: usize,
+    audit: AuditLog,
+    redactor: Redactor,
+    gate: crate::proxy::gate::Gate,
+) -> Harness {
     let audit = Arc::new(audit);
     let (client, relay_in) = tokio::io::duplex(pipe);
     let (relay_out, to_client) = tokio::io::duplex(pipe);
@@ -53,7 +69,7 @@ fn start_full(limits: Limits, pipe: usize, audit: AuditLog, redactor: Redactor) 
         audit: audit.clone(),
         redactor: Arc::new(redactor),
         signals: signals.clone(),
-        gate: Arc::new(crate::proxy::gate::Gate::allow_all()),
+        gate: Arc::new(gate),
         outbox: None,
     };
     let relay = tokio::spawn(run(
@@ -625,6 +641,81 @@ proptest! {
         prop_assert_eq!(&whole, &bytewise);
         prop_assert_eq!(&whole, &random);
     }
+}
+
+/// Approves every question, remembering the hash each one showed.
+#[derive(Default)]
+struct Approving {
+    shown: Mutex<Vec<String>>,
+}
+
+impl crate::approval::Channel for Approving {
+    fn name(&self) -> &'static str {
+        "tty"
+    }
+    fn available(&self) -> bool {
+        true
+    }
+    fn ask<'a>(&'a self, request: &'a crate::approval::Request) -> crate::approval::Asking<'a> {
+        self.shown
+            .lock()
+            .expect("shown")
+            .push(request.bytes_sha256.clone());
+        Box::pin(async { Some(crate::approval::Answer::Once) })
+    }
+}
+
+fn approving_gate(channel: Arc<Approving>) -> crate::proxy::gate::Gate {
+    crate::proxy::gate::Gate::new(
+        crate::policy::Policy::default(),
+        None,
+        "test".into(),
+        crate::approval::Approver::new(vec![channel]),
+        Arc::new(crate::approval::Grants::in_memory()),
+        None,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// What the person was shown (its hash) is exactly what reached the server, byte for
+    /// byte, whatever the call's id, tool name and arguments.
+    #[test]
+    fn what_was_shown_is_what_was_forwarded(
+        id in prop_oneof![any::<i64>().prop_map(|n| n.to_string()), "[a-z0-9-]{1,12}".prop_map(|s| format!("\"{s}\""))],
+        tool in "[a-zA-Z_][a-zA-Z0-9_.-]{0,20}",
+        text in any::<String>(),
+        number in any::<f64>().prop_filter("finite", |f| f.is_finite()),
+        spaced in any::<bool>(),
+    ) {
+        let arguments = serde_json::json!({"text": text, "n": number, "list": [text.clone(), null]});
+        let sep = if spaced { " " } else { "" };
+        let line = format!(
+            "{{\"jsonrpc\":\"2.0\",{sep}\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":{},\"arguments\":{arguments}}}}}\n",
+            serde_json::to_string(&tool).expect("name")
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let (received, shown) = runtime.block_on(async {
+            let channel = Arc::new(Approving::default());
+            let mut h = start_gated(Limits::default(), PIPE, AuditLog::off(), Redactor::default(), approving_gate(channel.clone()));
+            send(&mut h.client, &line).await;
+            let received = line_of(&mut h.to_server).await;
+            let shown = channel.shown.lock().expect("shown").clone();
+            (received, shown)
+        });
+        prop_assert_eq!(&received, line.as_bytes());
+        prop_assert_eq!(shown, vec![sha256_hex(line.as_bytes())]);
+    }
+}
+
+async fn line_of(r: &mut BufReader<DuplexStream>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), r.read_until(b'\n', &mut bytes))
+        .await
+        .expect("a line within 5 s")
+        .expect("read");
+    bytes
 }
 
 fn audit_settings(path: std::path::PathBuf) -> crate::audit::Settings {
