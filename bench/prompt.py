@@ -53,7 +53,7 @@ def main() -> int:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             preexec_fn=own_terminal, env=env, close_fds=True,
         )
-        os.close(slave)
+        # Kept open here: with no process holding the terminal, reading it fails (EIO).
 
         def send(message: dict) -> None:
             peta.stdin.write((json.dumps(message) + "\n").encode())

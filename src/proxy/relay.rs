@@ -460,10 +460,7 @@ impl Relay<'_> {
                     channel,
                     grant_scope,
                 } => {
-                    event.decision = Some("allow");
-                    event.rule = Some(rule);
-                    event.channel = Some(channel.to_owned());
-                    event.grant_scope = grant_scope;
+                    decided(&mut event, "allow", rule, channel, grant_scope);
                     // The decision row is durable before the server sees a byte.
                     if let Err(reason) = self.audit.commit(event) {
                         self.from_client.lock().expect("in-flight lock").answer(id);
@@ -476,9 +473,7 @@ impl Relay<'_> {
                     }
                 }
                 Judgement::Deny { rule, text } => {
-                    event.decision = Some("deny");
-                    event.rule = Some(rule);
-                    event.channel = Some("policy".into());
+                    decided(&mut event, "deny", rule, "policy", None);
                     self.from_client.lock().expect("in-flight lock").answer(id);
                     tracing::info!(name = %gated.name, "the policy denied a request");
                     // Nothing runs either way, so a failed commit changes nothing.
@@ -496,9 +491,7 @@ impl Relay<'_> {
                     if waiting_now >= gate::MAX_WAITING {
                         let verdict = Verdict::denied("flood");
                         let text = gate::denial_text(&request, &verdict);
-                        event.decision = Some("deny");
-                        event.rule = Some(rule);
-                        event.channel = Some("flood".into());
+                        decided(&mut event, "deny", rule, "flood", None);
                         self.from_client.lock().expect("in-flight lock").answer(id);
                         let _ = self.audit.commit(event);
                         return Some(deny_reply(raw_id, &text, tool_call, modern));
@@ -708,9 +701,7 @@ impl Relay<'_> {
         self.cancels.lock().expect("cancels lock").remove(&id);
         let Some(mut verdict) = verdict else {
             // Cancelled by the client: nothing to answer, nothing to forward.
-            event.decision = Some("withdrawn");
-            event.rule = Some(rule);
-            event.channel = Some("cancelled".into());
+            decided(&mut event, "withdrawn", rule, "cancelled", None);
             self.audit.record(event);
             return None;
         };
@@ -936,16 +927,11 @@ impl Relay<'_> {
                 channel,
                 grant_scope,
             } => {
-                event.decision = Some("allow");
-                event.rule = Some(rule);
-                event.channel = Some(channel.to_owned());
-                event.grant_scope = grant_scope;
+                decided(&mut event, "allow", rule, channel, grant_scope);
                 Some((line, event))
             }
             Judgement::Deny { rule, text } => {
-                event.decision = Some("deny");
-                event.rule = Some(rule);
-                event.channel = Some("policy".into());
+                decided(&mut event, "deny", rule, "policy", None);
                 self.audit.record(event);
                 self.from_server.lock().expect("in-flight lock").answer(&id);
                 let _ = to_server.send(&deny(&text)).await;
@@ -1111,6 +1097,20 @@ impl Relay<'_> {
             }
         }
     }
+}
+
+/// Marks an event with the gate's decision.
+fn decided(
+    event: &mut Event,
+    decision: &'static str,
+    rule: String,
+    channel: &str,
+    grant_scope: Option<String>,
+) {
+    event.decision = Some(decision);
+    event.rule = Some(rule);
+    event.channel = Some(channel.to_owned());
+    event.grant_scope = grant_scope;
 }
 
 /// A denial the model understands: a tool result with `isError` for `tools/call`, a JSON-RPC
