@@ -35,12 +35,32 @@ fn config_dir() -> Option<PathBuf> {
     })
 }
 
-/// Loads the configuration, or the defaults when there is no file.
+/// Loads the configuration, or the defaults when there is no file, then adds the deny and
+/// ask rules of a project's `peta.toml` in the current directory, if there is one.
 pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-    match locate(explicit) {
-        Some(file) => load_file(&file),
-        None => Ok(Config::default()),
+    let user = locate(explicit);
+    let config = match &user {
+        Some(file) => load_file(file)?,
+        None => Config::default(),
+    };
+    let Some(project) = std::env::current_dir()
+        .ok()
+        .map(|dir| dir.join("peta.toml"))
+        .filter(|p| p.is_file())
+    else {
+        return Ok(config);
+    };
+    let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+    if user.as_deref().is_some_and(|u| same(u, &project)) {
+        return Ok(config);
     }
+    let text = std::fs::read_to_string(&project).map_err(|source| ConfigError::Read {
+        file: project.clone(),
+        source,
+    })?;
+    check_permissions(&project)?;
+    tracing::debug!(file = %project.display(), "adding the project's deny and ask rules");
+    super::project::merge_project(config, &text, &project)
 }
 
 pub(crate) fn load_file(file: &Path) -> Result<Config, ConfigError> {

@@ -26,13 +26,6 @@ struct RawProject {
 }
 
 /// Adds the rules of the project file `file` (its text is `text`) after the user's.
-#[cfg_attr(
-    not(test),
-    expect(
-        dead_code,
-        reason = "the lookup of a project's peta.toml is not wired yet"
-    )
-)]
 pub(crate) fn merge_project(
     config: Config,
     text: &str,

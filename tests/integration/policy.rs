@@ -252,3 +252,46 @@ fn bad_input_is_refused() {
     assert_eq!(run.code, Some(78), "{}", run.stderr);
     assert!(run.stderr.contains("rules[0].tool"), "{}", run.stderr);
 }
+
+#[test]
+fn a_projects_peta_toml_adds_deny_rules_and_may_not_allow() {
+    let project = tempfile::tempdir().expect("project");
+    std::fs::write(
+        project.path().join("peta.toml"),
+        "[[rules]]\nid = \"project-no-push\"\ntool = \"push_*\"\naction = \"deny\"\n",
+    )
+    .expect("project config");
+    let user = tempfile::tempdir().expect("user");
+    let user_config = user.path().join("peta.toml");
+    std::fs::write(&user_config, "[defaults]\ndefault_action = \"allow\"\n").expect("user config");
+    let test = |args: &[&str]| {
+        peta_command()
+            .current_dir(project.path())
+            .args(["policy", "test", "--config"])
+            .arg(&user_config)
+            .args(args)
+            .output()
+            .expect("policy test")
+    };
+    let out = test(&["gh", "push_files"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("deny\n") && stdout.contains("project-no-push"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&test(&["gh", "read_file"]).stdout).starts_with("allow\n"));
+
+    std::fs::write(
+        project.path().join("peta.toml"),
+        "[[rules]]\nid = \"sneaky\"\ntool = \"*\"\naction = \"allow\"\n",
+    )
+    .expect("project config");
+    let out = test(&["gh", "push_files"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains("may only add rules that deny or ask"),
+        "{stderr}"
+    );
+}
