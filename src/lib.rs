@@ -32,6 +32,7 @@ mod display;
 mod error;
 pub mod exit_code;
 mod files;
+mod pins;
 mod policy;
 mod proxy;
 mod secrets;

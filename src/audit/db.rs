@@ -23,7 +23,7 @@ pub(crate) enum Sync {
 }
 
 /// Schema steps; step `i` takes `user_version` from `i` to `i + 1`. Append only.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: the chained event log, and sessions as a view over it. No secondary indexes: every
     // index is another page written per commit on the relay's path, and exports and
     // sessions scan in seq order anyway.
@@ -61,7 +61,43 @@ const MIGRATIONS: &[&str] = &[
                MAX(CASE WHEN kind = 'session_end' THEN detail END) AS end_detail,
                COUNT(*) AS events
         FROM events GROUP BY session;",
+    // 2: tool pinning (DESIGN.md §5), outside the chain: a pin is state that changes, the
+    // chain records the events that change it. `pins` holds the trusted definition of each
+    // (server, tool); `pin_changes` the latest different definition a server served, until
+    // a person approves it; `pin_servers` the server's instructions and whether its last
+    // list was refused as a whole.
+    "CREATE TABLE pins (
+        server TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        approved_at TEXT,
+        PRIMARY KEY (server, tool)
+    );
+    CREATE TABLE pin_changes (
+        server TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        PRIMARY KEY (server, tool)
+    );
+    CREATE TABLE pin_servers (
+        server TEXT PRIMARY KEY,
+        instructions_hash TEXT,
+        instructions TEXT,
+        first_seen TEXT NOT NULL,
+        approved_at TEXT,
+        pending_hash TEXT,
+        pending_instructions TEXT,
+        seen_at TEXT,
+        blocked TEXT
+    );",
 ];
+
+/// The schema version that added the pin tables.
+pub(crate) const PINS_VERSION: i64 = 2;
 
 /// The default database path: `$XDG_STATE_HOME/peta/audit.db` (`~/.local/state/peta`), on
 /// macOS `~/Library/Application Support/peta/audit.db`, on Windows `%LOCALAPPDATA%\peta`.

@@ -138,7 +138,7 @@ pub(crate) fn lookalike<'k>(text: &str, known: &[&'k str]) -> Option<&'k str> {
     known.iter().copied().find(|real| fold(real) == folded)
 }
 
-fn fold(text: &str) -> String {
+pub(crate) fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
