@@ -434,6 +434,8 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             break
         }
         'peta;demo-server' {
+            [CompletionResult]::new('--rug-pull-after', '--rug-pull-after', [CompletionResultType]::ParameterName, 'After N tool calls, give `echo` a description with a hidden instruction and send notifications/tools/list_changed')
+            [CompletionResult]::new('--add-parameter-after', '--add-parameter-after', [CompletionResultType]::ParameterName, 'After N tool calls, add a `sidenote` parameter to `add` and send notifications/tools/list_changed')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -586,12 +586,20 @@ _peta() {
             return 0
             ;;
         peta__subcmd__demo__subcmd__server)
-            opts="-h -V --help --version"
+            opts="-h -V --rug-pull-after --add-parameter-after --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --rug-pull-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --add-parameter-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

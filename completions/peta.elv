@@ -370,6 +370,8 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand --version 'Print version'
         }
         &'peta;demo-server'= {
+            cand --rug-pull-after 'After N tool calls, give `echo` a description with a hidden instruction and send notifications/tools/list_changed'
+            cand --add-parameter-after 'After N tool calls, add a `sidenote` parameter to `add` and send notifications/tools/list_changed'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'

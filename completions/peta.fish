@@ -186,6 +186,8 @@ complete -c peta -n "__fish_peta_using_subcommand grants; and __fish_seen_subcom
 complete -c peta -n "__fish_peta_using_subcommand grants; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c peta -n "__fish_peta_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c peta -n "__fish_peta_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand demo-server" -l rug-pull-after -d 'After N tool calls, give `echo` a description with a hidden instruction and send notifications/tools/list_changed' -r
+complete -c peta -n "__fish_peta_using_subcommand demo-server" -l add-parameter-after -d 'After N tool calls, add a `sidenote` parameter to `add` and send notifications/tools/list_changed' -r
 complete -c peta -n "__fish_peta_using_subcommand demo-server" -s h -l help -d 'Print help'
 complete -c peta -n "__fish_peta_using_subcommand demo-server" -s V -l version -d 'Print version'
 complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subcommand_from run demo audit secret vault approve policy grants completions demo-server help" -f -a "run" -d 'Run an MCP server behind peta (stdin/stdout carry the protocol)'

@@ -58,7 +58,20 @@ pub enum Command {
     },
     /// The demo MCP server on stdio (used by `peta demo` and the tests).
     #[command(hide = true)]
-    DemoServer,
+    DemoServer(DemoServerArgs),
+}
+
+/// Misbehaviour on request, for the tests of tool pinning (threat row G2, the rug pull).
+#[derive(Debug, Default, clap::Args)]
+pub struct DemoServerArgs {
+    /// After N tool calls, give `echo` a description with a hidden instruction and send
+    /// notifications/tools/list_changed.
+    #[arg(long, value_name = "N", hide = true)]
+    pub rug_pull_after: Option<u32>,
+    /// After N tool calls, add a `sidenote` parameter to `add` and send
+    /// notifications/tools/list_changed.
+    #[arg(long, value_name = "N", hide = true)]
+    pub add_parameter_after: Option<u32>,
 }
 
 #[derive(Debug, clap::Args)]
