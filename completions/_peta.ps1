@@ -33,6 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Answer the approval requests of running peta sessions, from any terminal')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Check the policy: what it decides about a call, and why')
             [CompletionResult]::new('grants', 'grants', [CompletionResultType]::ParameterValue, 'List or revoke the approvals remembered with "always allow"')
+            [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'See the tool definitions each server is pinned to, review changes, approve them')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('demo-server', 'demo-server', [CompletionResultType]::ParameterValue, 'The demo MCP server on stdio (used by `peta demo` and the tests)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -426,6 +427,79 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
         'peta;grants;help;help' {
             break
         }
+        'peta;tools' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show each server''s pinned tools, their state, and warnings about their definitions')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how a changed tool''s definition differs from the pinned one')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Approve a tool''s definition as the server lists it now (or every tool of the server, and its instructions, with --all)')
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget every pin of a server: its next tool list is trusted on first use again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;tools;list' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take audit.path from')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Only this server''s tools')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;tools;diff' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take audit.path from')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;tools;approve' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take audit.path from')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Approve every tool of the server')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;tools;reset' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take audit.path from')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;tools;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show each server''s pinned tools, their state, and warnings about their definitions')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how a changed tool''s definition differs from the pinned one')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Approve a tool''s definition as the server lists it now (or every tool of the server, and its instructions, with --all)')
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget every pin of a server: its next tool list is trusted on first use again')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'peta;tools;help;list' {
+            break
+        }
+        'peta;tools;help;diff' {
+            break
+        }
+        'peta;tools;help;approve' {
+            break
+        }
+        'peta;tools;help;reset' {
+            break
+        }
+        'peta;tools;help;help' {
+            break
+        }
         'peta;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -451,6 +525,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Answer the approval requests of running peta sessions, from any terminal')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Check the policy: what it decides about a call, and why')
             [CompletionResult]::new('grants', 'grants', [CompletionResultType]::ParameterValue, 'List or revoke the approvals remembered with "always allow"')
+            [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'See the tool definitions each server is pinned to, review changes, approve them')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script to stdout')
             [CompletionResult]::new('demo-server', 'demo-server', [CompletionResultType]::ParameterValue, 'The demo MCP server on stdio (used by `peta demo` and the tests)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -550,6 +625,25 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             break
         }
         'peta;help;grants;revoke' {
+            break
+        }
+        'peta;help;tools' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show each server''s pinned tools, their state, and warnings about their definitions')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Show how a changed tool''s definition differs from the pinned one')
+            [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Approve a tool''s definition as the server lists it now (or every tool of the server, and its instructions, with --all)')
+            [CompletionResult]::new('reset', 'reset', [CompletionResultType]::ParameterValue, 'Forget every pin of a server: its next tool list is trusted on first use again')
+            break
+        }
+        'peta;help;tools;list' {
+            break
+        }
+        'peta;help;tools;diff' {
+            break
+        }
+        'peta;help;tools;approve' {
+            break
+        }
+        'peta;help;tools;reset' {
             break
         }
         'peta;help;completions' {

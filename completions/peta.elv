@@ -30,6 +30,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand approve 'Answer the approval requests of running peta sessions, from any terminal'
             cand policy 'Check the policy: what it decides about a call, and why'
             cand grants 'List or revoke the approvals remembered with "always allow"'
+            cand tools 'See the tool definitions each server is pinned to, review changes, approve them'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -363,6 +364,68 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;grants;help;help'= {
         }
+        &'peta;tools'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand list 'Show each server''s pinned tools, their state, and warnings about their definitions'
+            cand diff 'Show how a changed tool''s definition differs from the pinned one'
+            cand approve 'Approve a tool''s definition as the server lists it now (or every tool of the server, and its instructions, with --all)'
+            cand reset 'Forget every pin of a server: its next tool list is trusted on first use again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;tools;list'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand --server 'Only this server''s tools'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;tools;diff'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;tools;approve'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand --all 'Approve every tool of the server'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;tools;reset'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;tools;help'= {
+            cand list 'Show each server''s pinned tools, their state, and warnings about their definitions'
+            cand diff 'Show how a changed tool''s definition differs from the pinned one'
+            cand approve 'Approve a tool''s definition as the server lists it now (or every tool of the server, and its instructions, with --all)'
+            cand reset 'Forget every pin of a server: its next tool list is trusted on first use again'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;tools;help;list'= {
+        }
+        &'peta;tools;help;diff'= {
+        }
+        &'peta;tools;help;approve'= {
+        }
+        &'peta;tools;help;reset'= {
+        }
+        &'peta;tools;help;help'= {
+        }
         &'peta;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -386,6 +449,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand approve 'Answer the approval requests of running peta sessions, from any terminal'
             cand policy 'Check the policy: what it decides about a call, and why'
             cand grants 'List or revoke the approvals remembered with "always allow"'
+            cand tools 'See the tool definitions each server is pinned to, review changes, approve them'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -459,6 +523,20 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;grants;list'= {
         }
         &'peta;help;grants;revoke'= {
+        }
+        &'peta;help;tools'= {
+            cand list 'Show each server''s pinned tools, their state, and warnings about their definitions'
+            cand diff 'Show how a changed tool''s definition differs from the pinned one'
+            cand approve 'Approve a tool''s definition as the server lists it now (or every tool of the server, and its instructions, with --all)'
+            cand reset 'Forget every pin of a server: its next tool list is trusted on first use again'
+        }
+        &'peta;help;tools;list'= {
+        }
+        &'peta;help;tools;diff'= {
+        }
+        &'peta;help;tools;approve'= {
+        }
+        &'peta;help;tools;reset'= {
         }
         &'peta;help;completions'= {
         }

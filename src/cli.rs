@@ -51,6 +51,9 @@ pub enum Command {
     /// List or revoke the approvals remembered with "always allow".
     #[command(subcommand)]
     Grants(GrantsCommand),
+    /// See the tool definitions each server is pinned to, review changes, approve them.
+    #[command(subcommand)]
+    Tools(ToolsCommand),
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -212,6 +215,55 @@ pub enum GrantsCommand {
         /// Revoke every grant.
         #[arg(long, conflicts_with = "id")]
         all: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolsCommand {
+    /// Show each server's pinned tools, their state, and warnings about their definitions.
+    ///
+    /// States: new (trusted on first use; nobody has approved it yet), pinned (approved),
+    /// changed (the server now lists a different definition; the tool is held back until
+    /// the change is approved).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this server's tools.
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
+    },
+    /// Show how a changed tool's definition differs from the pinned one.
+    Diff {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The server's name (as `peta tools list` shows it).
+        server: String,
+        /// The tool's name.
+        tool: String,
+    },
+    /// Approve a tool's definition as the server lists it now (or every tool of the server,
+    /// and its instructions, with --all).
+    ///
+    /// Review the change with `peta tools diff` first. Exits 1 when there was nothing to
+    /// approve.
+    Approve {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The server's name.
+        server: String,
+        /// The tool's name.
+        #[arg(required_unless_present = "all")]
+        tool: Option<String>,
+        /// Approve every tool of the server.
+        #[arg(long, conflicts_with = "tool")]
+        all: bool,
+    },
+    /// Forget every pin of a server: its next tool list is trusted on first use again.
+    Reset {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The server's name.
+        server: String,
     },
 }
 

@@ -48,6 +48,9 @@ pub(crate) enum Error {
     Answer(#[from] crate::approval::console::client::AnswerError),
     #[error("no terminal to ask on")]
     NoTerminal,
+    /// `peta tools`: nothing to show or change.
+    #[error("{message}")]
+    Tools { message: String, hint: String },
     #[error("{message}")]
     Secret {
         message: String,
@@ -69,6 +72,7 @@ impl Error {
         match self {
             Error::Config(_) | Error::Env(_) => exit_code::CONFIG,
             Error::Secret { code, .. } => *code,
+            Error::Tools { .. } => exit_code::CHECK_FAILED,
             Error::Answer(e) => match e {
                 AnswerError::NoSessions
                 | AnswerError::Unknown { .. }
@@ -110,7 +114,7 @@ impl Error {
             ),
             Error::Audit(e) => e.hint(),
             Error::Env(e) => Some(e.hint()),
-            Error::Secret { hint, .. } => Some(hint.clone()),
+            Error::Secret { hint, .. } | Error::Tools { hint, .. } => Some(hint.clone()),
             Error::Console(e) => e.hint(),
             Error::Answer(e) => e.hint(),
             Error::NoTerminal => Some(

@@ -6,6 +6,7 @@
 //! | 1      | a command that checks something found a problem; `peta policy test`:    |
 //! |        | the call would be asked about or denied; `peta approve ID --answer`:    |
 //! |        | no running session has that request waiting, or it was decided already  |
+//! |        | `peta tools diff/approve/reset`: no such change, tool or server         |
 //! | 2      | the command line is wrong (clap's usage errors)                         |
 //! | 78     | the configuration is wrong (sysexits' EX_CONFIG)                        |
 //! | 125    | peta itself failed (I/O, the demo failed, an internal error)            |
@@ -17,7 +18,8 @@
 /// Success.
 pub const OK: u8 = 0;
 /// A check found a problem (`peta policy test`: the call would be asked about or denied;
-/// `peta approve ID --answer`: no session has that request waiting).
+/// `peta approve ID --answer`: no session has that request waiting; `peta tools`: nothing to
+/// show or change).
 pub const CHECK_FAILED: u8 = 1;
 /// A usage error.
 pub const USAGE: u8 = 2;

@@ -67,6 +67,7 @@ pub fn main() -> u8 {
         Command::Policy { command } => commands::policy::run(command),
         Command::Grants(command) => commands::grants::run(command),
         Command::Completions { shell } => commands::completions::run(shell),
+        Command::Tools(command) => commands::tools::run(command),
         Command::DemoServer(args) => commands::demo_server::run(args),
     };
     match result {

@@ -25,7 +25,7 @@ pub(crate) fn run(command: AuditCommand) -> Result<u8, Error> {
     }
 }
 
-fn db_path(args: &DbArgs) -> Result<PathBuf, Error> {
+pub(crate) fn db_path(args: &DbArgs) -> Result<PathBuf, Error> {
     if let Some(path) = &args.db {
         return Ok(path.clone());
     }

@@ -9,4 +9,5 @@ pub(crate) mod grants;
 pub(crate) mod policy;
 pub(crate) mod run;
 pub(crate) mod secret;
+pub(crate) mod tools;
 pub(crate) mod vault;

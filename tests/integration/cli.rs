@@ -49,6 +49,9 @@ fn help_texts() {
         ("help-demo.txt", &["demo", "--help"]),
         ("help-policy-test.txt", &["policy", "test", "--help"]),
         ("help-approve.txt", &["approve", "--help"]),
+        ("help-tools.txt", &["tools", "--help"]),
+        ("help-tools-list.txt", &["tools", "list", "--help"]),
+        ("help-tools-approve.txt", &["tools", "approve", "--help"]),
     ] {
         let (code, stdout, _) = run(args);
         assert_eq!(code, Some(0));
@@ -106,7 +109,43 @@ fn user_facing_errors() {
         "[[rules]]\nid = \"no-rm\"\ntool = \"delete_*\"\naction = \"deny\"\nargs = { \"/path\" = { glob = \"/etc/[\" } }\n",
     )
     .expect("write");
+    let empty_db = dir.path().join("empty.db");
+    std::fs::write(&empty_db, "").expect("write");
     let cases: Vec<(&str, Vec<String>, i32)> = vec![
+        (
+            "error-tools-no-db.txt",
+            vec![
+                "tools".into(),
+                "list".into(),
+                "--db".into(),
+                dir.path().join("missing.db").display().to_string(),
+            ],
+            125,
+        ),
+        (
+            "error-tools-nothing-to-approve.txt",
+            vec![
+                "tools".into(),
+                "approve".into(),
+                "demo".into(),
+                "--all".into(),
+                "--db".into(),
+                empty_db.display().to_string(),
+            ],
+            1,
+        ),
+        (
+            "error-tools-diff-unknown.txt",
+            vec![
+                "tools".into(),
+                "diff".into(),
+                "demo".into(),
+                "echo".into(),
+                "--db".into(),
+                empty_db.display().to_string(),
+            ],
+            1,
+        ),
         (
             "error-not-found.txt",
             vec!["run".into(), "--".into(), "/no/such/server".into()],

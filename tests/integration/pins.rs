@@ -1,11 +1,11 @@
-//! Tool pinning from the outside: the demo server's rug-pull modes that the pinning tests
-//! of the relay drive.
+//! Tool pinning from the outside: `peta tools` on a real database file, and the demo
+//! server's rug-pull modes that the pinning tests of the relay drive.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::Session;
+use crate::support::{Session, peta_command};
 
 fn tools_list(s: &mut Session, id: i64) -> Vec<Value> {
     s.send_json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}));
@@ -130,4 +130,25 @@ fn demo_server_by_default_neither_changes_nor_announces_changes() {
     }
     assert!(s.quiet_for(Duration::from_millis(100)));
     assert_eq!(tools_list(&mut s, 9), before);
+}
+
+#[test]
+fn tools_list_of_a_database_without_pins_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("empty.db");
+    std::fs::write(&db, "").expect("write");
+    let out = peta_command()
+        .args(["tools", "list", "--db"])
+        .arg(&db)
+        .output()
+        .expect("run peta");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("no pinned tools in {}", db.display())),
+        "{stderr}"
+    );
+    // Listing only reads: the file is not migrated.
+    assert_eq!(std::fs::metadata(&db).expect("stat").len(), 0);
 }
