@@ -16,7 +16,8 @@ use crate::audit::{AuditLog, Event};
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
-use crate::proxy::gate::{Gate, LATE_ANSWERS, Questions};
+use crate::pins::Pins;
+use crate::proxy::gate::{Gate, LATE_ANSWERS, Pinning, Questions};
 use crate::proxy::session::Outcome;
 use crate::proxy::{child, session, sys};
 use crate::secrets::{self, redact::Redactor};
@@ -216,6 +217,24 @@ fn gate(
     );
     gate.console = console;
     gate.questions = questions;
+    // Pins live beside the audit log (in the same database file), even with auditing off.
+    let identity = plan.name.clone().unwrap_or_else(|| {
+        plan.argv
+            .iter()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let strict = plan
+        .name
+        .as_deref()
+        .and_then(|n| config.server(n))
+        .is_some_and(|s| s.pin_strict);
+    gate.pinning = Some(Pinning::new(
+        Pins::open(&config.audit.path).map_err(|e| e.to_string()),
+        identity,
+        strict,
+    ));
     (Arc::new(gate), Some(outbox))
 }
 

@@ -37,6 +37,8 @@ pub(crate) struct Server {
     pub(crate) command: Option<Vec<OsString>>,
     /// Declared environment entries: plain values or references.
     pub(crate) env: Vec<(String, String)>,
+    /// `pin = "strict"`: a tool that first appears mid-session waits for approval too.
+    pub(crate) pin_strict: bool,
 }
 
 impl Default for Config {
@@ -122,10 +124,21 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
             }
             other => other.map(|argv| argv.into_iter().map(OsString::from).collect()),
         };
+        let pin_strict = match server.pin.as_deref() {
+            None | Some("first-use") => false,
+            Some("strict") => true,
+            Some(other) => {
+                return Err(invalid(
+                    &format!("servers.{name}.pin"),
+                    format!("is {other:?}; it must be \"first-use\" or \"strict\""),
+                ));
+            }
+        };
         config.servers.push(Server {
             name,
             command,
             env: server.env.into_iter().collect(),
+            pin_strict,
         });
     }
     Ok(config)

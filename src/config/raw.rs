@@ -64,6 +64,7 @@ pub(crate) struct RawServer {
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) default_action: Option<Action>,
     pub(crate) trust_annotations: Option<bool>,
+    pub(crate) pin: Option<String>,
 }
 
 /// One `[[rules]]` entry.

@@ -62,7 +62,6 @@ impl ToolDef {
 
 /// The definitions of the tools of a `tools/list` result (the `tools` arrays of every page,
 /// concatenated), in the order listed. Entries without a string name are skipped.
-#[cfg_attr(not(test), expect(dead_code, reason = "the relay uses it next"))]
 pub(crate) fn definitions(tools: &[Value]) -> Vec<ToolDef> {
     tools.iter().filter_map(ToolDef::from_tool).collect()
 }

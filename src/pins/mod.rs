@@ -12,12 +12,10 @@ mod hygiene;
 mod store;
 
 pub(crate) use definition::ToolDef;
-#[cfg_attr(not(test), expect(unused_imports, reason = "the relay uses them next"))]
 pub(crate) use definition::{definitions, instructions_hash};
 pub(crate) use diff::diff_text;
 #[cfg_attr(not(test), expect(unused_imports, reason = "the relay uses them next"))]
 pub(crate) use hygiene::Flag;
 pub(crate) use hygiene::hygiene;
-#[cfg_attr(not(test), expect(unused_imports, reason = "the relay uses them next"))]
 pub(crate) use store::State;
 pub(crate) use store::{PinRow, Pins, ServerRow};

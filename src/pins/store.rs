@@ -124,7 +124,6 @@ impl Pins {
     /// pinned (`New`), one with the pinned hash is `Pinned`, one with another hash is
     /// `Changed` and its definition is kept for review. A list that `hygiene` blocks makes
     /// every tool `Blocked` and pins nothing.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the relay uses it next"))]
     pub(crate) fn observe(
         &self,
         server: &str,
@@ -186,7 +185,6 @@ impl Pins {
     }
 
     /// Checks a server's `instructions` (from `initialize`) the same way as a tool.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the relay uses it next"))]
     pub(crate) fn observe_instructions(
         &self,
         server: &str,
@@ -235,7 +233,10 @@ impl Pins {
     }
 
     /// The state of one tool definition, without recording anything.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the relay uses it next"))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the unit tests read pins through it")
+    )]
     pub(crate) fn state(&self, server: &str, tool: &str, hash: &str) -> Result<State, AuditError> {
         Ok(
             match pinned_hash(&self.conn, server, tool).map_err(|e| self.err(e))? {
@@ -363,7 +364,10 @@ impl Pins {
     }
 
     /// The pinned and the waiting definition of a tool, when a change waits.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the relay uses it next"))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "the unit tests read pins through it")
+    )]
     pub(crate) fn diff(
         &self,
         server: &str,
@@ -386,7 +390,6 @@ impl Pins {
     /// Tools of other servers whose names are, or look like, names in `defs` (threat row
     /// G4: a second server shadowing `send_email`). Flags, not a block: servers do share
     /// plain names like `search`.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the relay uses it next"))]
     pub(crate) fn shadowing(
         &self,
         server: &str,

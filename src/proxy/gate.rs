@@ -3,7 +3,7 @@
 //! ask into an allow; an ask becomes a [`Request`] for the approval channels. The gate also
 //! remembers what the server listed in `tools/list` (definition hashes and annotations).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -16,7 +16,9 @@ use crate::approval::elicit::Elicitation;
 use crate::approval::{Approver, GrantKey, Grants, Request, Verdict, render};
 use crate::audit::row::sha256_hex;
 use crate::display::visible;
+use crate::pins::{self, Pins, State};
 use crate::policy::{Action, Call, Method, Policy, Subject};
+use crate::proxy::pinning;
 use crate::secrets::redact::Redactor;
 use crate::wire::envelope::{Kind, Message};
 
@@ -26,9 +28,33 @@ pub(crate) const MAX_WAITING: usize = 16;
 /// What the server said about one tool in `tools/list`.
 #[derive(Debug, Clone)]
 struct Listed {
-    /// SHA-256 of the tool's canonical JSON definition.
+    /// SHA-256 of the tool's canonical definition (see `pins::ToolDef`).
     definition: String,
     annotations: Option<Value>,
+    /// What the pins say of it, for people.
+    pin: String,
+}
+
+/// Tool pinning for this session: the pin store (or why it could not be opened), the
+/// server's identity in it, and the tools held back in this session, with the reason.
+pub(crate) struct Pinning {
+    pins: Result<Mutex<Pins>, String>,
+    server: String,
+    strict: bool,
+    listed_once: std::sync::atomic::AtomicBool,
+    held: Mutex<HashMap<String, String>>,
+}
+
+impl Pinning {
+    pub(crate) fn new(pins: Result<Pins, String>, server: String, strict: bool) -> Pinning {
+        Pinning {
+            pins: pins.map(Mutex::new),
+            server,
+            strict,
+            listed_once: std::sync::atomic::AtomicBool::new(false),
+            held: Mutex::default(),
+        }
+    }
 }
 
 pub(crate) struct Gate {
@@ -44,6 +70,7 @@ pub(crate) struct Gate {
     pub(crate) console: Option<Arc<Console>>,
     /// What each recent question's grant would be bound to, for late console answers.
     pub(crate) questions: Questions,
+    pub(crate) pinning: Option<Pinning>,
     tools: Mutex<HashMap<String, Listed>>,
 }
 
@@ -107,6 +134,7 @@ impl Gate {
             elicitation,
             console: None,
             questions: Questions::default(),
+            pinning: None,
             tools: Mutex::default(),
         }
     }
@@ -196,6 +224,18 @@ impl Gate {
         });
         let rule = decision.decider.label().to_owned();
         let shown = visible(&gated.name);
+        if gated.method == Method::ToolsCall
+            && let Some(pinning) = &self.pinning
+            && let Some(reason) = pinning.held.lock().expect("held lock").get(&gated.name)
+        {
+            let server = visible(&pinning.server);
+            return Judgement::Deny {
+                rule: "pin".into(),
+                text: format!(
+                    "peta blocked tools/call {shown}: {reason}. Nothing was sent to the server. Do not call it again until the user has reviewed it (`peta tools diff {server} {shown}`) and approved it (`peta tools approve {server} {shown}`)."
+                ),
+            };
+        }
         match decision.action {
             Action::Allow => Judgement::Allow {
                 rule,
@@ -247,11 +287,10 @@ impl Gate {
                         .as_ref()
                         .and_then(|l| l.annotations.as_ref())
                         .map(|a| visible(&redactor.text(&a.to_string()))),
-                    pin: if listed.is_some() {
-                        "listed by the server in this session".into()
-                    } else {
-                        "not listed by the server in this session".into()
-                    },
+                    pin: listed.as_ref().map_or_else(
+                        || "not listed by the server in this session".into(),
+                        |l| l.pin.clone(),
+                    ),
                     bytes_sha256: sha256_hex(line),
                     timeout: decision.timeout,
                 };
@@ -264,28 +303,182 @@ impl Gate {
         }
     }
 
-    /// Remembers the tools of a `tools/list` result.
-    pub(crate) fn listed(&self, result: &RawValue) {
-        let Ok(result) = serde_json::from_str::<Value>(result.get()) else {
-            return;
+    /// Judges the server's `instructions` in an `initialize` result against their pin: changed
+    /// instructions are withheld from the client until approved (`peta tools approve SERVER
+    /// --all`). Returns the message to send instead, if any, and an event when not pinned.
+    pub(crate) fn initialized(
+        &self,
+        line: &[u8],
+    ) -> (Option<Vec<u8>>, Option<crate::audit::Event>) {
+        let (Some(pinning), Some(instructions)) = (&self.pinning, pinning::instructions(line))
+        else {
+            return (None, None);
         };
-        let Some(tools) = result.get("tools").and_then(Value::as_array) else {
-            return;
+        let state = match &pinning.pins {
+            Ok(store) => store
+                .lock()
+                .expect("pins lock")
+                .observe_instructions(&pinning.server, instructions.as_deref())
+                .map_err(|e| e.to_string()),
+            Err(why) => Err(why.clone()),
         };
+        let (label, withhold) = match state {
+            Ok(State::Pinned) => return (None, None),
+            Ok(State::New) => ("new: pinned now, on first sight".to_owned(), false),
+            Ok(State::Changed { .. }) => ("changed since pinned: withheld".to_owned(), true),
+            Ok(State::Blocked { reason }) => (format!("withheld: {reason}"), true),
+            Err(why) => (
+                format!("withheld: the pins could not be checked ({why})"),
+                true,
+            ),
+        };
+        if withhold {
+            tracing::warn!(
+                "the server's instructions changed since they were pinned; withheld from the client"
+            );
+        }
+        let event = crate::audit::Event {
+            ts: crate::audit::time::now(),
+            direction: "peta",
+            kind: "pin",
+            tool: Some("(instructions)".into()),
+            decision: Some(if withhold { "held" } else { "pinned" }),
+            detail: Some(
+                serde_json::json!({
+                    "state": label,
+                    "hash": pins::instructions_hash(instructions.as_deref()),
+                })
+                .to_string(),
+            ),
+            ..crate::audit::Event::default()
+        };
+        let rewritten = if withhold {
+            pinning::without_instructions(line)
+        } else {
+            None
+        };
+        (rewritten, Some(event))
+    }
+
+    /// Judges a `tools/list` result message against the pins: remembers each tool's
+    /// definition and annotations, holds back tools whose definition changed (or a list
+    /// refused as a whole), and returns the message the client should see instead when some
+    /// were held back, with an audit event for each tool that is new, changed or blocked.
+    pub(crate) fn tools_listed(&self, line: &[u8]) -> (Option<Vec<u8>>, Vec<crate::audit::Event>) {
+        let tools = pinning::tools(line);
+        let defs = pins::definitions(&tools);
+        let annotations: HashMap<&str, &Value> = tools
+            .iter()
+            .filter_map(|t| Some((t.get("name")?.as_str()?, t.get("annotations")?)))
+            .collect();
+        let Some(pinning) = &self.pinning else {
+            let mut known = self.tools.lock().expect("tools lock");
+            for def in &defs {
+                known.insert(
+                    def.name.clone(),
+                    Listed {
+                        definition: def.hash.clone(),
+                        annotations: annotations.get(def.name.as_str()).map(|a| (*a).clone()),
+                        pin: "not pinned (pinning is off)".into(),
+                    },
+                );
+            }
+            return (None, Vec::new());
+        };
+        let (mut flags, _) = pins::hygiene(&defs);
+        if let Ok(store) = &pinning.pins
+            && let Ok(shadows) = store
+                .lock()
+                .expect("pins lock")
+                .shadowing(&pinning.server, &defs)
+        {
+            flags.extend(shadows);
+        }
+        let states = match &pinning.pins {
+            Ok(store) => store
+                .lock()
+                .expect("pins lock")
+                .observe(&pinning.server, &defs)
+                .map_err(|e| e.to_string()),
+            Err(why) => Err(why.clone()),
+        };
+        let states: Vec<(String, State)> = states.unwrap_or_else(|why| {
+            tracing::error!("tool pins unavailable, holding back every tool: {why}");
+            defs.iter()
+                .map(|d| {
+                    let reason = format!("peta could not check it against its pins ({why})");
+                    (d.name.clone(), State::Blocked { reason })
+                })
+                .collect()
+        });
+        let first_list = !pinning
+            .listed_once
+            .swap(true, std::sync::atomic::Ordering::SeqCst);
+        let mut hidden = HashSet::new();
+        let mut events = Vec::new();
+        let mut held = pinning.held.lock().expect("held lock");
         let mut known = self.tools.lock().expect("tools lock");
-        for tool in tools {
-            let Some(name) = tool.get("name").and_then(Value::as_str) else {
-                continue;
+        for (def, (name, state)) in defs.iter().zip(&states) {
+            let hold = match state {
+                State::Changed { .. } => {
+                    Some("its definition changed since it was pinned".to_owned())
+                }
+                State::Blocked { reason } => Some(reason.clone()),
+                State::New if pinning.strict && !first_list => Some(
+                    "it appeared in the middle of the session, and this server is pinned strictly"
+                        .to_owned(),
+                ),
+                State::New | State::Pinned => None,
             };
+            let label = match (state, &hold) {
+                (_, Some(reason)) => format!("held back: {reason}"),
+                (State::New, None) => "new: pinned now, on first sight".into(),
+                _ => "pinned".into(),
+            };
+            if !matches!(state, State::Pinned) || hold.is_some() {
+                let tool_flags: Vec<&str> = flags
+                    .iter()
+                    .filter(|f| &f.tool == name)
+                    .map(|f| f.what.as_str())
+                    .collect();
+                events.push(crate::audit::Event {
+                    ts: crate::audit::time::now(),
+                    direction: "peta",
+                    kind: "pin",
+                    tool: Some(name.clone()),
+                    decision: Some(if hold.is_some() { "held" } else { "pinned" }),
+                    detail: Some(
+                        serde_json::json!({"state": label, "hash": def.hash, "flags": tool_flags})
+                            .to_string(),
+                    ),
+                    ..crate::audit::Event::default()
+                });
+            }
+            match hold {
+                Some(reason) => {
+                    tracing::warn!(tool = %visible(name), "{reason}; hidden from the client");
+                    hidden.insert(name.clone());
+                    held.insert(name.clone(), reason);
+                }
+                None => {
+                    held.remove(name);
+                }
+            }
             known.insert(
-                name.to_owned(),
+                name.clone(),
                 Listed {
-                    // Value's map is sorted, so this is canonical.
-                    definition: sha256_hex(tool.to_string().as_bytes()),
-                    annotations: tool.get("annotations").cloned(),
+                    definition: def.hash.clone(),
+                    annotations: annotations.get(name.as_str()).map(|a| (*a).clone()),
+                    pin: label,
                 },
             );
         }
+        let rewritten = if hidden.is_empty() {
+            None
+        } else {
+            pinning::without(line, &hidden)
+        };
+        (rewritten, events)
     }
 }
 

@@ -5,6 +5,7 @@ pub(crate) mod gate;
 pub(crate) mod inflight;
 pub(crate) mod mrtr;
 pub(crate) mod observe;
+pub(crate) mod pinning;
 pub(crate) mod relay;
 pub(crate) mod session;
 pub(crate) mod stdio;

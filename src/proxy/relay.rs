@@ -841,11 +841,6 @@ impl Relay<'_> {
                             {
                                 event.is_error = Some(envelope::result_is_error(result));
                             }
-                            if &*request.method == "tools/list"
-                                && let Some(result) = msg.result
-                            {
-                                self.gate.listed(result);
-                            }
                         }
                         Ok(event)
                     }
@@ -859,6 +854,9 @@ impl Relay<'_> {
             };
             match pass {
                 Ok(event) => {
+                    let answered = (event.kind == "response")
+                        .then(|| event.method.clone())
+                        .flatten();
                     let line = match self
                         .gate_server_request(line, event, to_server, &mut waiting)
                         .await
@@ -868,6 +866,25 @@ impl Relay<'_> {
                             line
                         }
                         None => continue,
+                    };
+                    // A tool list goes through the pins: changed tools are held back.
+                    // Server instructions too.
+                    let line = match answered.as_deref() {
+                        Some("tools/list") => {
+                            let (rewritten, events) = self.gate.tools_listed(&line);
+                            for event in events {
+                                self.audit.record(event);
+                            }
+                            rewritten.unwrap_or(line)
+                        }
+                        Some("initialize") => {
+                            let (rewritten, event) = self.gate.initialized(&line);
+                            if let Some(event) = event {
+                                self.audit.record(event);
+                            }
+                            rewritten.unwrap_or(line)
+                        }
+                        _ => line,
                     };
                     // Only a message that holds a secret is rewritten; the rest pass as read.
                     let redacted = self.redactor.json_line(&line);

@@ -8,6 +8,7 @@ mod audit;
 mod cli;
 mod interop;
 mod lifecycle;
+mod pinning;
 mod pins;
 mod policy;
 mod relay;

@@ -1,0 +1,227 @@
+//! Tool pinning through the relay: a tool whose definition changes (in the session, after
+//! `notifications/tools/list_changed`, or between sessions) disappears from the list the
+//! client sees and its calls are denied until `peta tools approve`; "always" approvals bound
+//! to the old definition stop applying.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{ALLOW_ALL, Session, peta, peta_command};
+
+struct Pinned {
+    dir: tempfile::TempDir,
+}
+
+impl Pinned {
+    fn new() -> Pinned {
+        Pinned {
+            dir: tempfile::tempdir().expect("dir"),
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("audit.db")
+    }
+
+    fn config(&self, policy: &str) -> PathBuf {
+        let file = self.dir.path().join("peta.toml");
+        std::fs::write(
+            &file,
+            format!("{policy}\n[audit]\npath = \"{}\"\n", self.db().display()),
+        )
+        .expect("config");
+        file
+    }
+
+    /// `peta run --server demo` of the demo server with `flags`, initialized.
+    fn session(&self, policy: &str, flags: &[&str], runtime: Option<&Path>) -> Session {
+        let config = self.config(policy);
+        let mut command = peta_command();
+        command
+            .env("XDG_STATE_HOME", self.dir.path())
+            .args(["run", "--server", "demo", "--config"])
+            .arg(&config)
+            .args(["--", peta(), "demo-server"])
+            .args(flags);
+        if let Some(runtime) = runtime {
+            command.env("XDG_RUNTIME_DIR", runtime);
+            // SAFETY: setsid is async-signal-safe; no terminal, so questions go to the console.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+                    libc::setsid();
+                    Ok(())
+                });
+            }
+        }
+        let mut s = Session::start_with(&mut command);
+        s.initialize();
+        s
+    }
+
+    fn tools(&self, args: &[&str]) -> Output {
+        peta_command()
+            .arg("tools")
+            .args(args)
+            .arg("--db")
+            .arg(self.db())
+            .output()
+            .expect("peta tools")
+    }
+}
+
+fn names(s: &mut Session, id: u64) -> Vec<String> {
+    s.send_json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}));
+    s.response(json!(id))["result"]["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn call(s: &mut Session, id: u64, tool: &str, arguments: Value) -> Value {
+    s.send_json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": tool, "arguments": arguments}}));
+    s.response(json!(id))
+}
+
+fn text(reply: &Value) -> String {
+    reply["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn a_rug_pull_in_the_session_hides_the_tool_until_it_is_approved() {
+    let p = Pinned::new();
+    let mut s = p.session(ALLOW_ALL, &["--rug-pull-after", "1"], None);
+    assert!(names(&mut s, 1).contains(&"echo".to_owned()));
+    assert_eq!(
+        text(&call(&mut s, 2, "echo", json!({"text": "before"}))),
+        "before"
+    );
+    // The server changed echo's description and said so (notifications/tools/list_changed
+    // came before that call's result); the client lists again.
+    let listed = names(&mut s, 3);
+    assert!(!listed.contains(&"echo".to_owned()), "{listed:?}");
+    assert!(listed.contains(&"add".to_owned()));
+    let denied = call(&mut s, 4, "echo", json!({"text": "after"}));
+    assert_eq!(denied["result"]["isError"], true, "{denied}");
+    assert!(
+        text(&denied).contains("its definition changed since it was pinned"),
+        "{denied}"
+    );
+    assert!(
+        text(&denied).contains("peta tools diff demo echo"),
+        "{denied}"
+    );
+
+    let diff = p.tools(&["diff", "demo", "echo"]);
+    let shown = String::from_utf8_lossy(&diff.stdout);
+    assert_eq!(diff.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("-   \"description\": \"Send the text back.\""),
+        "{shown}"
+    );
+    assert!(shown.contains("<IMPORTANT>"), "{shown}");
+    let listing =
+        String::from_utf8_lossy(&p.tools(&["list", "--server", "demo"]).stdout).into_owned();
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.contains("echo") && l.contains("changed")),
+        "{listing}"
+    );
+
+    assert_eq!(p.tools(&["approve", "demo", "echo"]).status.code(), Some(0));
+    assert!(
+        names(&mut s, 5).contains(&"echo".to_owned()),
+        "approved: listed again"
+    );
+    assert_eq!(
+        text(&call(&mut s, 6, "echo", json!({"text": "again"}))),
+        "again"
+    );
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
+
+#[test]
+fn a_definition_changed_between_sessions_is_held_in_the_next() {
+    let p = Pinned::new();
+    let mut first = p.session(ALLOW_ALL, &[], None);
+    assert!(names(&mut first, 1).contains(&"add".to_owned()));
+    first.close_stdin();
+    first.wait(Duration::from_secs(10));
+
+    // The server now ships `add` with an extra parameter.
+    let mut second = p.session(ALLOW_ALL, &["--add-parameter-after", "0"], None);
+    let listed = names(&mut second, 1);
+    assert!(
+        !listed.contains(&"add".to_owned()) && listed.contains(&"echo".to_owned()),
+        "{listed:?}"
+    );
+    let denied = call(&mut second, 2, "add", json!({"a": 1, "b": 2}));
+    assert!(text(&denied).contains("definition changed"), "{denied}");
+    second.close_stdin();
+    second.wait(Duration::from_secs(10));
+    let diff = String::from_utf8_lossy(&p.tools(&["diff", "demo", "add"]).stdout).into_owned();
+    assert!(diff.contains("+") && diff.contains("sidenote"), "{diff}");
+}
+
+#[test]
+fn an_always_approval_does_not_survive_a_changed_definition() {
+    let p = Pinned::new();
+    let runtime = tempfile::tempdir().expect("runtime");
+    let answer = |id: &str, choice: &str| {
+        let out = peta_command()
+            .env("XDG_RUNTIME_DIR", runtime.path())
+            .args(["approve", id, "--answer", choice])
+            .output()
+            .expect("approve");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let pending = || -> String {
+        for _ in 0..200 {
+            let out = peta_command()
+                .env("XDG_RUNTIME_DIR", runtime.path())
+                .args(["approve", "--list", "--json"])
+                .output()
+                .expect("list");
+            let listing: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            if let Some(id) = listing["sessions"][0]["pending"][0]["id"].as_str() {
+                return id.to_owned();
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("no question was asked");
+    };
+    let mut s = p.session("", &["--add-parameter-after", "1"], Some(runtime.path()));
+    names(&mut s, 1);
+    let add = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "add", "arguments": {"a": 20, "b": 22}}});
+    s.send_json(&add);
+    answer(&pending(), "always");
+    assert_eq!(text(&s.response(json!(2))), "42");
+    // That call was the first: `add` has changed now.
+    assert!(!names(&mut s, 3).contains(&"add".to_owned()));
+    assert_eq!(p.tools(&["approve", "demo", "add"]).status.code(), Some(0));
+    assert!(names(&mut s, 4).contains(&"add".to_owned()));
+    // The identical call is asked about again: the grant was for the old definition.
+    let mut again = add.clone();
+    again["id"] = json!(5);
+    s.send_json(&again);
+    answer(&pending(), "deny");
+    assert!(text(&s.response(json!(5))).contains("The user denied"));
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
