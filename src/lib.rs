@@ -120,4 +120,30 @@ pub mod bench {
         }
         (best, last)
     }
+
+    /// Pins a list of `tools` tool definitions for a new server in the database at `db`, then
+    /// checks the same list again: the time of each.
+    pub fn pin_tools(db: &std::path::Path, tools: usize) -> (Duration, Duration) {
+        let list: Vec<serde_json::Value> = (0..tools)
+            .map(|i| {
+                serde_json::json!({
+                    "name": format!("tool_{i:04}"),
+                    "description": format!("Tool number {i}: does one thing well, and says so at some length to look like a real description."),
+                    "inputSchema": {"type": "object", "properties": {
+                        "path": {"type": "string", "description": "Where"},
+                        "count": {"type": "integer", "minimum": 0}}, "required": ["path"]},
+                    "annotations": {"readOnlyHint": i % 2 == 0},
+                })
+            })
+            .collect();
+        let pins = crate::pins::Pins::open(db).expect("pins");
+        let time = |pins: &crate::pins::Pins| {
+            let start = Instant::now();
+            let defs = crate::pins::definitions(&list);
+            let _ = crate::pins::hygiene(&defs);
+            pins.observe("bench", &defs).expect("observe");
+            start.elapsed()
+        };
+        (time(&pins), time(&pins))
+    }
 }

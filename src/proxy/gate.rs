@@ -441,6 +441,9 @@ impl Gate {
                     .filter(|f| &f.tool == name)
                     .map(|f| f.what.as_str())
                     .collect();
+                for flag in &tool_flags {
+                    tracing::warn!(tool = %visible(name), "pinned with a warning: {}", visible(flag));
+                }
                 events.push(crate::audit::Event {
                     ts: crate::audit::time::now(),
                     direction: "peta",

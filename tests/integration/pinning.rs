@@ -225,3 +225,51 @@ fn an_always_approval_does_not_survive_a_changed_definition() {
     s.close_stdin();
     s.wait(Duration::from_secs(10));
 }
+
+#[test]
+fn the_python_sdk_client_never_sees_a_changed_tool() {
+    let Some(python) = crate::support::external("PETA_E2E_PYTHON") else {
+        return;
+    };
+    let p = Pinned::new();
+    let config = p.config(ALLOW_ALL);
+    let run = |flags: &[&str]| -> Value {
+        let out = std::process::Command::new(&python)
+            .arg(crate::support::fixture("mcp_client.py"))
+            .args([
+                "--scenario",
+                "basic",
+                "--tool",
+                "echo",
+                "--args",
+                r#"{"text": "hi"}"#,
+            ])
+            .arg("--")
+            .arg(peta())
+            .args(["run", "--server", "demo", "--config"])
+            .arg(&config)
+            .args(["--", peta(), "demo-server"])
+            .args(flags)
+            .env("XDG_STATE_HOME", p.dir.path())
+            .output()
+            .expect("python client");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("report")
+    };
+    let before = run(&[]);
+    assert!(before["tools"].to_string().contains("\"echo\""), "{before}");
+    assert_eq!(before["steps"]["call"]["isError"], false, "{before}");
+    let after = run(&["--rug-pull-after", "0"]);
+    assert!(!after["tools"].to_string().contains("\"echo\""), "{after}");
+    assert_eq!(after["steps"]["call"]["isError"], true, "{after}");
+    assert!(
+        after["steps"]["call"]
+            .to_string()
+            .contains("definition changed"),
+        "{after}"
+    );
+}
