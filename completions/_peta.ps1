@@ -443,6 +443,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take audit.path from')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Only this server''s tools')
+            [CompletionResult]::new('--connect', '--connect', [CompletionResultType]::ParameterName, 'Start the configured server (with its environment and secrets), list its tools as an MCP client and check them against the pins first, before any agent uses them')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

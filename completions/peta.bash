@@ -1748,7 +1748,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__tools__subcmd__list)
-            opts="-h -V --db --config --server --help --version"
+            opts="-h -V --db --config --server --connect --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -379,6 +379,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
             cand --config 'Configuration file to take audit.path from'
             cand --server 'Only this server''s tools'
+            cand --connect 'Start the configured server (with its environment and secrets), list its tools as an MCP client and check them against the pins first, before any agent uses them'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

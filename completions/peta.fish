@@ -195,6 +195,7 @@ complete -c peta -n "__fish_peta_using_subcommand tools; and not __fish_seen_sub
 complete -c peta -n "__fish_peta_using_subcommand tools; and __fish_seen_subcommand_from list" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F
 complete -c peta -n "__fish_peta_using_subcommand tools; and __fish_seen_subcommand_from list" -l config -d 'Configuration file to take audit.path from' -r -F
 complete -c peta -n "__fish_peta_using_subcommand tools; and __fish_seen_subcommand_from list" -l server -d 'Only this server\'s tools' -r
+complete -c peta -n "__fish_peta_using_subcommand tools; and __fish_seen_subcommand_from list" -l connect -d 'Start the configured server (with its environment and secrets), list its tools as an MCP client and check them against the pins first, before any agent uses them'
 complete -c peta -n "__fish_peta_using_subcommand tools; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c peta -n "__fish_peta_using_subcommand tools; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c peta -n "__fish_peta_using_subcommand tools; and __fish_seen_subcommand_from diff" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F

@@ -231,6 +231,10 @@ pub enum ToolsCommand {
         /// Only this server's tools.
         #[arg(long, value_name = "NAME")]
         server: Option<String>,
+        /// Start the configured server (with its environment and secrets), list its tools as an
+        /// MCP client and check them against the pins first, before any agent uses them.
+        #[arg(long, requires = "server")]
+        connect: bool,
     },
     /// Show how a changed tool's definition differs from the pinned one.
     Diff {

@@ -273,3 +273,44 @@ fn the_python_sdk_client_never_sees_a_changed_tool() {
         "{after}"
     );
 }
+
+#[test]
+fn tools_can_be_pinned_before_any_agent_connects() {
+    let p = Pinned::new();
+    let connect = |flags: &str| {
+        let config = p.config(&format!(
+            "[servers.demo]\ncommand = [\"{}\", \"demo-server\"{flags}]\n",
+            peta()
+        ));
+        peta_command()
+            .args(["tools", "list", "--server", "demo", "--connect", "--config"])
+            .arg(&config)
+            .output()
+            .expect("peta tools list --connect")
+    };
+    let out = connect("");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("7 tools listed, 7 pinned now"), "{said}");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.contains("echo") && l.contains("new")),
+        "{listing}"
+    );
+
+    let out = connect(", \"--rug-pull-after\", \"0\"");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("6 unchanged, 1 changed (held back)"),
+        "{said}"
+    );
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.contains("echo") && l.contains("changed")),
+        "{listing}"
+    );
+}
