@@ -352,6 +352,76 @@ fn shell_word(text: &str) -> String {
     }
 }
 
+/// Starts the configured server `name` as `peta run` would (built environment, secrets
+/// resolved), lists its tools as an MCP client, checks them against the pins, and says what
+/// changed. Never calls a tool.
+fn connect_and_pin(
+    db: &crate::cli::DbArgs,
+    path: &std::path::Path,
+    name: &str,
+) -> Result<String, Error> {
+    use rmcp::ServiceExt;
+    let config = crate::config::load(db.config.as_deref())?;
+    let server = config.server(name).ok_or_else(|| {
+        Error::Usage(format!(
+            "no [servers.{}] in the configuration",
+            visible(name)
+        ))
+    })?;
+    let argv = server.command.clone().ok_or_else(|| Error::NoCommand {
+        server: Some(name.to_owned()),
+    })?;
+    let mut stores = crate::secrets::Stores::new(config.vault.clone());
+    let env = crate::secrets::env::build(&config.inherit_env, &server.env, &mut stores)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("cannot start the async runtime", e))?;
+    let tools = runtime.block_on(async {
+        let mut command = tokio::process::Command::new(&argv[0]);
+        command
+            .args(&argv[1..])
+            .env_clear()
+            .envs(env.vars.iter().map(|(k, v)| (k, v)));
+        let transport = rmcp::transport::TokioChildProcess::new(command)
+            .map_err(|e| Error::io(format!("cannot start {}", argv[0].to_string_lossy()), e))?;
+        let client = ().serve(transport).await.map_err(|e| Error::Io {
+            what: "the server did not complete initialize".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let tools =
+            tokio::time::timeout(std::time::Duration::from_secs(30), client.list_all_tools())
+                .await
+                .map_err(|_| Error::Io {
+                    what: "the server did not list its tools within 30 s".into(),
+                    source: std::io::Error::from(std::io::ErrorKind::TimedOut),
+                })?
+                .map_err(|e| Error::Io {
+                    what: "tools/list failed".into(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+        let _ = client.cancel().await;
+        Ok::<_, Error>(tools)
+    })?;
+    let tools: Vec<serde_json::Value> = tools
+        .iter()
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .collect();
+    let defs = crate::pins::definitions(&tools);
+    let pins = crate::pins::Pins::open(path)?;
+    let states = pins.observe(name, &defs)?;
+    let count = |f: fn(&crate::pins::State) -> bool| states.iter().filter(|(_, s)| f(s)).count();
+    Ok(format!(
+        "connected to {}: {} tools listed, {} pinned now, {} unchanged, {} changed (held back), {} blocked",
+        visible(name),
+        states.len(),
+        count(|s| matches!(s, crate::pins::State::New)),
+        count(|s| matches!(s, crate::pins::State::Pinned)),
+        count(|s| matches!(s, crate::pins::State::Changed { .. })),
+        count(|s| matches!(s, crate::pins::State::Blocked { .. })),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -515,74 +585,4 @@ mod tests {
         assert_eq!(shell_word("npx -y x"), "'npx -y x'");
         assert_eq!(shell_word("it's"), r"'it'\''s'");
     }
-}
-
-/// Starts the configured server `name` as `peta run` would (built environment, secrets
-/// resolved), lists its tools as an MCP client, checks them against the pins, and says what
-/// changed. Never calls a tool.
-fn connect_and_pin(
-    db: &crate::cli::DbArgs,
-    path: &std::path::Path,
-    name: &str,
-) -> Result<String, Error> {
-    use rmcp::ServiceExt;
-    let config = crate::config::load(db.config.as_deref())?;
-    let server = config.server(name).ok_or_else(|| {
-        Error::Usage(format!(
-            "no [servers.{}] in the configuration",
-            visible(name)
-        ))
-    })?;
-    let argv = server.command.clone().ok_or_else(|| Error::NoCommand {
-        server: Some(name.to_owned()),
-    })?;
-    let mut stores = crate::secrets::Stores::new(config.vault.clone());
-    let env = crate::secrets::env::build(&config.inherit_env, &server.env, &mut stores)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("cannot start the async runtime", e))?;
-    let tools = runtime.block_on(async {
-        let mut command = tokio::process::Command::new(&argv[0]);
-        command
-            .args(&argv[1..])
-            .env_clear()
-            .envs(env.vars.iter().map(|(k, v)| (k, v)));
-        let transport = rmcp::transport::TokioChildProcess::new(command)
-            .map_err(|e| Error::io(format!("cannot start {}", argv[0].to_string_lossy()), e))?;
-        let client = ().serve(transport).await.map_err(|e| Error::Io {
-            what: "the server did not complete initialize".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        let tools =
-            tokio::time::timeout(std::time::Duration::from_secs(30), client.list_all_tools())
-                .await
-                .map_err(|_| Error::Io {
-                    what: "the server did not list its tools within 30 s".into(),
-                    source: std::io::Error::from(std::io::ErrorKind::TimedOut),
-                })?
-                .map_err(|e| Error::Io {
-                    what: "tools/list failed".into(),
-                    source: std::io::Error::other(e.to_string()),
-                })?;
-        let _ = client.cancel().await;
-        Ok::<_, Error>(tools)
-    })?;
-    let tools: Vec<serde_json::Value> = tools
-        .iter()
-        .filter_map(|t| serde_json::to_value(t).ok())
-        .collect();
-    let defs = crate::pins::definitions(&tools);
-    let pins = crate::pins::Pins::open(path)?;
-    let states = pins.observe(name, &defs)?;
-    let count = |f: fn(&crate::pins::State) -> bool| states.iter().filter(|(_, s)| f(s)).count();
-    Ok(format!(
-        "connected to {}: {} tools listed, {} pinned now, {} unchanged, {} changed (held back), {} blocked",
-        visible(name),
-        states.len(),
-        count(|s| matches!(s, crate::pins::State::New)),
-        count(|s| matches!(s, crate::pins::State::Pinned)),
-        count(|s| matches!(s, crate::pins::State::Changed { .. })),
-        count(|s| matches!(s, crate::pins::State::Blocked { .. })),
-    ))
 }
