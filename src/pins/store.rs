@@ -149,7 +149,26 @@ impl Pins {
             let mut states = Vec::with_capacity(defs.len());
             for def in defs {
                 let pinned = pinned_hash(conn, server, &def.name)?;
+                let waiting: bool = conn
+                    .query_row(
+                        "SELECT 1 FROM pin_changes WHERE server = ?1 AND tool = ?2",
+                        params![server, def.name],
+                        |_| Ok(true),
+                    )
+                    .optional()?
+                    .unwrap_or(false);
                 let state = match pinned {
+                    // Held back when it first appeared (strict pinning): it waits for a person.
+                    None if waiting => {
+                        conn.execute(
+                            "UPDATE pin_changes SET hash = ?3, definition = ?4
+                             WHERE server = ?1 AND tool = ?2",
+                            params![server, def.name, def.hash, def.definition.to_string()],
+                        )?;
+                        State::Changed {
+                            pinned: String::new(),
+                        }
+                    }
                     None => {
                         conn.execute(
                             "INSERT INTO pins (server, tool, hash, definition, first_seen)
@@ -181,6 +200,27 @@ impl Pins {
                 states.push((def.name.clone(), state));
             }
             Ok(states)
+        })
+    }
+
+    /// Un-pins a tool that was just pinned on first sight and keeps it waiting for a person
+    /// instead (a server pinned strictly that added a tool mid-session): until `approve`,
+    /// every list reports it `Changed` with an empty pinned hash.
+    pub(crate) fn hold_new(&self, server: &str, tool: &str) -> Result<(), AuditError> {
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO pin_changes (server, tool, hash, definition, seen_at)
+                 SELECT server, tool, hash, definition, first_seen FROM pins
+                 WHERE server = ?1 AND tool = ?2
+                 ON CONFLICT (server, tool) DO UPDATE SET hash = excluded.hash,
+                   definition = excluded.definition, seen_at = excluded.seen_at",
+                params![server, tool],
+            )?;
+            conn.execute(
+                "DELETE FROM pins WHERE server = ?1 AND tool = ?2",
+                params![server, tool],
+            )?;
+            Ok(())
         })
     }
 
@@ -308,7 +348,13 @@ impl Pins {
                         c.hash, c.definition, c.seen_at
                  FROM pins p LEFT JOIN pin_changes c ON c.server = p.server AND c.tool = p.tool
                  WHERE ?1 IS NULL OR p.server = ?1
-                 ORDER BY p.server, p.tool",
+                 UNION ALL
+                 SELECT c.server, c.tool, '', 'null', c.seen_at, NULL, c.hash, c.definition,
+                        c.seen_at
+                 FROM pin_changes c
+                 WHERE (?1 IS NULL OR c.server = ?1) AND NOT EXISTS
+                   (SELECT 1 FROM pins p WHERE p.server = c.server AND p.tool = c.tool)
+                 ORDER BY 1, 2",
             )?;
             stmt.query_map([server], |r| {
                 let pending = match r.get::<_, Option<String>>(6)? {
@@ -376,9 +422,9 @@ impl Pins {
         let run = || {
             self.conn
                 .query_row(
-                    "SELECT p.definition, c.definition FROM pins p
-                     JOIN pin_changes c ON c.server = p.server AND c.tool = p.tool
-                     WHERE p.server = ?1 AND p.tool = ?2",
+                    "SELECT COALESCE(p.definition, 'null'), c.definition FROM pin_changes c
+                     LEFT JOIN pins p ON p.server = c.server AND p.tool = c.tool
+                     WHERE c.server = ?1 AND c.tool = ?2",
                     [server, tool],
                     |r| Ok((json_column(r, 0)?, json_column(r, 1)?)),
                 )

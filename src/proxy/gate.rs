@@ -419,15 +419,28 @@ impl Gate {
         let mut held = pinning.held.lock().expect("held lock");
         let mut known = self.tools.lock().expect("tools lock");
         for (def, (name, state)) in defs.iter().zip(&states) {
+            const APPEARED: &str =
+                "it appeared in the middle of a session, and this server is pinned strictly";
             let hold = match state {
+                State::Changed { pinned } if pinned.is_empty() => Some(APPEARED.to_owned()),
                 State::Changed { .. } => {
                     Some("its definition changed since it was pinned".to_owned())
                 }
                 State::Blocked { reason } => Some(reason.clone()),
-                State::New if pinning.strict && !first_list => Some(
-                    "it appeared in the middle of the session, and this server is pinned strictly"
-                        .to_owned(),
-                ),
+                State::New if pinning.strict && !first_list => {
+                    if let Ok(store) = &pinning.pins
+                        && let Err(e) = store
+                            .lock()
+                            .expect("pins lock")
+                            .hold_new(&pinning.server, name)
+                    {
+                        tracing::error!(
+                            "could not keep {} waiting for approval: {e}",
+                            visible(name)
+                        );
+                    }
+                    Some(APPEARED.to_owned())
+                }
                 State::New | State::Pinned => None,
             };
             let label = match (state, &hold) {

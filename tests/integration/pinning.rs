@@ -314,3 +314,76 @@ fn tools_can_be_pinned_before_any_agent_connects() {
         "{listing}"
     );
 }
+
+#[test]
+fn a_strictly_pinned_server_cannot_slip_in_a_new_tool_mid_session() {
+    let p = Pinned::new();
+    let session = |strict: bool| {
+        let server = if strict {
+            "[servers.growing]\npin = \"strict\"\n"
+        } else {
+            ""
+        };
+        let config = p.config(&format!("{ALLOW_ALL}{server}"));
+        let mut s = Session::start_with(
+            peta_command()
+                .env("XDG_STATE_HOME", p.dir.path())
+                .args(["run", "--server", "growing", "--config"])
+                .arg(&config)
+                .args(["--", "python3"])
+                .arg(crate::support::fixture("growing_server.py")),
+        );
+        s.initialize();
+        s
+    };
+    let mut s = session(true);
+    assert_eq!(names(&mut s, 1), ["read_notes"]);
+    assert_eq!(
+        text(&call(&mut s, 2, "read_notes", json!({}))),
+        "read_notes done"
+    );
+    // The server now lists send_notes too; strict pinning holds it back.
+    assert_eq!(names(&mut s, 3), ["read_notes"]);
+    let denied = call(&mut s, 4, "send_notes", json!({}));
+    assert!(
+        text(&denied).contains("appeared in the middle of a session"),
+        "{denied}"
+    );
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+    // It stays held in later sessions, even without strict pinning, until approved.
+    let mut s = session(false);
+    call(&mut s, 1, "read_notes", json!({}));
+    assert_eq!(names(&mut s, 2), ["read_notes"]);
+    assert_eq!(
+        p.tools(&["approve", "growing", "send_notes"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(names(&mut s, 3), ["read_notes", "send_notes"]);
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
+
+#[test]
+fn without_strict_pinning_a_new_tool_is_trusted_on_first_sight() {
+    let p = Pinned::new();
+    let config = p.config(ALLOW_ALL);
+    let mut s = Session::start_with(
+        peta_command()
+            .env("XDG_STATE_HOME", p.dir.path())
+            .args(["run", "--server", "growing", "--config"])
+            .arg(&config)
+            .args(["--", "python3"])
+            .arg(crate::support::fixture("growing_server.py")),
+    );
+    s.initialize();
+    assert_eq!(names(&mut s, 1), ["read_notes"]);
+    call(&mut s, 2, "read_notes", json!({}));
+    assert_eq!(names(&mut s, 3), ["read_notes", "send_notes"]);
+    assert_eq!(
+        text(&call(&mut s, 4, "send_notes", json!({}))),
+        "send_notes done"
+    );
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
