@@ -43,7 +43,13 @@ pub(crate) struct Pinning {
     strict: bool,
     listed_once: std::sync::atomic::AtomicBool,
     held: Mutex<HashMap<String, String>>,
+    /// The definitions of the pages of the listing in progress (pages so far).
+    listing: Mutex<Vec<pins::ToolDef>>,
+    pages: std::sync::atomic::AtomicUsize,
 }
+
+/// Most `tools/list` pages one listing may have; the last one allowed ends the listing.
+pub(crate) const MAX_PAGES: usize = 100;
 
 impl Pinning {
     pub(crate) fn new(pins: Result<Pins, String>, server: String, strict: bool) -> Pinning {
@@ -53,6 +59,8 @@ impl Pinning {
             strict,
             listed_once: std::sync::atomic::AtomicBool::new(false),
             held: Mutex::default(),
+            listing: Mutex::default(),
+            pages: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 }
@@ -385,7 +393,31 @@ impl Gate {
             }
             return (None, Vec::new());
         };
-        let (mut flags, _) = pins::hygiene(&defs);
+        // Names must be told apart across every page of one listing, not only within a page.
+        let more = pinning::has_next_page(line);
+        let pages = pinning
+            .pages
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        let (mut flags, whole_list) = {
+            let mut listing = pinning.listing.lock().expect("listing lock");
+            if pages == 1 {
+                listing.clear();
+            }
+            listing.extend(defs.iter().cloned());
+            let verdict = pins::hygiene(&listing);
+            if !more || pages >= MAX_PAGES {
+                pinning.pages.store(0, std::sync::atomic::Ordering::SeqCst);
+            }
+            (
+                verdict.0,
+                verdict.1.map(|reason| {
+                    // The earlier pages' tools were already passed on: hold them back too.
+                    let names: Vec<String> = listing.iter().map(|d| d.name.clone()).collect();
+                    (reason, names)
+                }),
+            )
+        };
         if let Ok(store) = &pinning.pins
             && let Ok(shadows) = store
                 .lock()
@@ -411,6 +443,26 @@ impl Gate {
                 })
                 .collect()
         });
+        if let Some((reason, names)) = &whole_list {
+            let mut held = pinning.held.lock().expect("held lock");
+            for name in names {
+                held.insert(name.clone(), reason.clone());
+            }
+        }
+        let states: Vec<(String, State)> = match whole_list.map(|(reason, _)| reason) {
+            Some(reason) => states
+                .into_iter()
+                .map(|(name, _)| {
+                    (
+                        name,
+                        State::Blocked {
+                            reason: reason.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            None => states,
+        };
         let first_list = !pinning
             .listed_once
             .swap(true, std::sync::atomic::Ordering::SeqCst);
@@ -489,10 +541,14 @@ impl Gate {
                 },
             );
         }
-        let rewritten = if hidden.is_empty() {
+        let ended = more && pages >= MAX_PAGES;
+        if ended {
+            tracing::warn!("the server's tool list ran past {MAX_PAGES} pages; ended it there");
+        }
+        let rewritten = if hidden.is_empty() && !ended {
             None
         } else {
-            pinning::without(line, &hidden)
+            pinning::without_more(line, &hidden, ended)
         };
         (rewritten, events)
     }

@@ -24,10 +24,26 @@ pub(crate) fn tools(line: &[u8]) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
+/// Whether a `tools/list` result says more pages follow.
+pub(crate) fn has_next_page(line: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(line)
+        .ok()
+        .is_some_and(|m| {
+            m.pointer("/result/nextCursor")
+                .is_some_and(|c| !c.is_null())
+        })
+}
+
 /// The message with the tools named in `hidden` removed from `result.tools`; members of the
 /// message and of `result` may be reordered, every value is kept as sent. `None` when the
 /// line is not a list result (then it passes unchanged).
+#[cfg(test)]
 pub(crate) fn without(line: &[u8], hidden: &HashSet<String>) -> Option<Vec<u8>> {
+    without_more(line, hidden, false)
+}
+
+/// As [`without`], and with `last` also without `result.nextCursor`, ending the listing.
+pub(crate) fn without_more(line: &[u8], hidden: &HashSet<String>, last: bool) -> Option<Vec<u8>> {
     let mut message: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(line).ok()?;
     let mut result: BTreeMap<String, Box<RawValue>> =
         serde_json::from_str(message.get("result")?.get()).ok()?;
@@ -49,6 +65,9 @@ pub(crate) fn without(line: &[u8], hidden: &HashSet<String>) -> Option<Vec<u8>> 
         "tools".into(),
         RawValue::from_string(serde_json::to_string(&kept).ok()?).ok()?,
     );
+    if last {
+        result.remove("nextCursor");
+    }
     message.insert(
         "result".into(),
         RawValue::from_string(serde_json::to_string(&result).ok()?).ok()?,
@@ -104,6 +123,14 @@ mod tests {
         );
         assert!(out.contains(r#""nextCursor":"c2""#) && out.contains(r#""id":3"#));
         assert!(without(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#, &hidden).is_none());
+        assert!(has_next_page(line));
+        let ended = String::from_utf8(without_more(line, &HashSet::new(), true).expect("list"))
+            .expect("utf-8");
+        assert!(
+            !ended.contains("nextCursor") && ended.contains("rug"),
+            "{ended}"
+        );
+        assert!(!has_next_page(ended.as_bytes()));
     }
 
     #[test]

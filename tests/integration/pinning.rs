@@ -387,3 +387,76 @@ fn without_strict_pinning_a_new_tool_is_trusted_on_first_sight() {
     s.close_stdin();
     s.wait(Duration::from_secs(10));
 }
+
+/// A session of `growing_server.py MODE`.
+fn growing(p: &Pinned, mode: &str) -> Session {
+    let config = p.config(ALLOW_ALL);
+    let mut s = Session::start_with(
+        peta_command()
+            .env("XDG_STATE_HOME", p.dir.path())
+            .args(["run", "--server", "growing", "--config"])
+            .arg(&config)
+            .args(["--", "python3"])
+            .arg(crate::support::fixture("growing_server.py"))
+            .arg(mode),
+    );
+    s.initialize();
+    s
+}
+
+/// Follows `nextCursor` until the list ends (at most `limit` pages); the pages' tools.
+fn all_pages(s: &mut Session, limit: usize) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut cursor = Value::Null;
+    for id in 100..100 + limit as u64 {
+        let params = if cursor.is_null() {
+            json!({})
+        } else {
+            json!({"cursor": cursor})
+        };
+        s.send_json(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": params}));
+        let result = s.response(json!(id))["result"].clone();
+        pages.push(
+            result["tools"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| t["name"].as_str().unwrap_or_default().to_owned())
+                .collect(),
+        );
+        cursor = result["nextCursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+    }
+    pages
+}
+
+#[test]
+fn an_endless_tool_list_is_ended_after_a_bounded_number_of_pages() {
+    let p = Pinned::new();
+    let mut s = growing(&p, "endless");
+    let pages = all_pages(&mut s, 150);
+    assert_eq!(pages.len(), 100, "peta ends the listing at its page limit");
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
+
+#[test]
+fn look_alike_names_on_different_pages_hold_the_list_back() {
+    let p = Pinned::new();
+    let mut s = growing(&p, "lookalike");
+    let pages = all_pages(&mut s, 5);
+    assert_eq!(pages.len(), 2);
+    assert!(
+        pages[1].is_empty(),
+        "the look-alike page is held back: {pages:?}"
+    );
+    let denied = call(&mut s, 1, "read_notes", json!({}));
+    assert_eq!(
+        denied["result"]["isError"], true,
+        "the earlier page's tool is held too: {denied}"
+    );
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+}
