@@ -44,30 +44,43 @@ pub(crate) fn without(line: &[u8], hidden: &HashSet<String>) -> Option<Vec<u8>> 
 
 /// As [`without`], and with `last` also without `result.nextCursor`, ending the listing.
 pub(crate) fn without_more(line: &[u8], hidden: &HashSet<String>, last: bool) -> Option<Vec<u8>> {
+    edit_result(line, |result| {
+        let tools: Vec<Box<RawValue>> = serde_json::from_str(result.get("tools")?.get()).ok()?;
+        #[derive(serde::Deserialize)]
+        struct Named {
+            name: Option<String>,
+        }
+        let kept: Vec<Box<RawValue>> = tools
+            .into_iter()
+            .filter(|t| {
+                serde_json::from_str::<Named>(t.get())
+                    .ok()
+                    .and_then(|n| n.name)
+                    .is_none_or(|name| !hidden.contains(&name))
+            })
+            .collect();
+        result.insert(
+            "tools".into(),
+            RawValue::from_string(serde_json::to_string(&kept).ok()?).ok()?,
+        );
+        if last {
+            result.remove("nextCursor");
+        }
+        Some(())
+    })
+}
+
+/// Rewrites the `result` of a message with `edit`; members of the message and of `result`
+/// may be reordered, every value is kept as sent. `None` when there is no result object or
+/// `edit` says so.
+fn edit_result(
+    line: &[u8],
+    edit: impl FnOnce(&mut BTreeMap<String, Box<RawValue>>) -> Option<()>,
+) -> Option<Vec<u8>> {
     let mut message: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(line).ok()?;
     let mut result: BTreeMap<String, Box<RawValue>> =
         serde_json::from_str(message.get("result")?.get()).ok()?;
-    let tools: Vec<Box<RawValue>> = serde_json::from_str(result.get("tools")?.get()).ok()?;
-    #[derive(serde::Deserialize)]
-    struct Named {
-        name: Option<String>,
-    }
-    let kept: Vec<Box<RawValue>> = tools
-        .into_iter()
-        .filter(|t| {
-            serde_json::from_str::<Named>(t.get())
-                .ok()
-                .and_then(|n| n.name)
-                .is_none_or(|name| !hidden.contains(&name))
-        })
-        .collect();
-    result.insert(
-        "tools".into(),
-        RawValue::from_string(serde_json::to_string(&kept).ok()?).ok()?,
-    );
-    if last {
-        result.remove("nextCursor");
-    }
+    edit(&mut result)?;
     message.insert(
         "result".into(),
         RawValue::from_string(serde_json::to_string(&result).ok()?).ok()?,
@@ -91,17 +104,7 @@ pub(crate) fn instructions(line: &[u8]) -> Option<Option<String>> {
 
 /// The message without `result.instructions`, every other value kept as sent.
 pub(crate) fn without_instructions(line: &[u8]) -> Option<Vec<u8>> {
-    let mut message: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(line).ok()?;
-    let mut result: BTreeMap<String, Box<RawValue>> =
-        serde_json::from_str(message.get("result")?.get()).ok()?;
-    result.remove("instructions")?;
-    message.insert(
-        "result".into(),
-        RawValue::from_string(serde_json::to_string(&result).ok()?).ok()?,
-    );
-    let mut out = serde_json::to_vec(&message).ok()?;
-    out.push(b'\n');
-    Some(out)
+    edit_result(line, |result| result.remove("instructions").map(drop))
 }
 
 #[cfg(test)]

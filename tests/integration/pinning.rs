@@ -319,22 +319,12 @@ fn tools_can_be_pinned_before_any_agent_connects() {
 fn a_strictly_pinned_server_cannot_slip_in_a_new_tool_mid_session() {
     let p = Pinned::new();
     let session = |strict: bool| {
-        let server = if strict {
-            "[servers.growing]\npin = \"strict\"\n"
+        let policy = if strict {
+            format!("{ALLOW_ALL}[servers.growing]\npin = \"strict\"\n")
         } else {
-            ""
+            ALLOW_ALL.to_owned()
         };
-        let config = p.config(&format!("{ALLOW_ALL}{server}"));
-        let mut s = Session::start_with(
-            peta_command()
-                .env("XDG_STATE_HOME", p.dir.path())
-                .args(["run", "--server", "growing", "--config"])
-                .arg(&config)
-                .args(["--", "python3"])
-                .arg(crate::support::fixture("growing_server.py")),
-        );
-        s.initialize();
-        s
+        growing(&p, &policy, "")
     };
     let mut s = session(true);
     assert_eq!(names(&mut s, 1), ["read_notes"]);
@@ -367,16 +357,7 @@ fn a_strictly_pinned_server_cannot_slip_in_a_new_tool_mid_session() {
 #[test]
 fn without_strict_pinning_a_new_tool_is_trusted_on_first_sight() {
     let p = Pinned::new();
-    let config = p.config(ALLOW_ALL);
-    let mut s = Session::start_with(
-        peta_command()
-            .env("XDG_STATE_HOME", p.dir.path())
-            .args(["run", "--server", "growing", "--config"])
-            .arg(&config)
-            .args(["--", "python3"])
-            .arg(crate::support::fixture("growing_server.py")),
-    );
-    s.initialize();
+    let mut s = growing(&p, ALLOW_ALL, "");
     assert_eq!(names(&mut s, 1), ["read_notes"]);
     call(&mut s, 2, "read_notes", json!({}));
     assert_eq!(names(&mut s, 3), ["read_notes", "send_notes"]);
@@ -388,9 +369,9 @@ fn without_strict_pinning_a_new_tool_is_trusted_on_first_sight() {
     s.wait(Duration::from_secs(10));
 }
 
-/// A session of `growing_server.py MODE`.
-fn growing(p: &Pinned, mode: &str) -> Session {
-    let config = p.config(ALLOW_ALL);
+/// A session of `growing_server.py MODE` with `policy`.
+fn growing(p: &Pinned, policy: &str, mode: &str) -> Session {
+    let config = p.config(policy);
     let mut s = Session::start_with(
         peta_command()
             .env("XDG_STATE_HOME", p.dir.path())
@@ -398,7 +379,7 @@ fn growing(p: &Pinned, mode: &str) -> Session {
             .arg(&config)
             .args(["--", "python3"])
             .arg(crate::support::fixture("growing_server.py"))
-            .arg(mode),
+            .args((!mode.is_empty()).then_some(mode)),
     );
     s.initialize();
     s
@@ -435,7 +416,7 @@ fn all_pages(s: &mut Session, limit: usize) -> Vec<Vec<String>> {
 #[test]
 fn an_endless_tool_list_is_ended_after_a_bounded_number_of_pages() {
     let p = Pinned::new();
-    let mut s = growing(&p, "endless");
+    let mut s = growing(&p, ALLOW_ALL, "endless");
     let pages = all_pages(&mut s, 150);
     assert_eq!(pages.len(), 100, "peta ends the listing at its page limit");
     s.close_stdin();
@@ -445,7 +426,7 @@ fn an_endless_tool_list_is_ended_after_a_bounded_number_of_pages() {
 #[test]
 fn look_alike_names_on_different_pages_hold_the_list_back() {
     let p = Pinned::new();
-    let mut s = growing(&p, "lookalike");
+    let mut s = growing(&p, ALLOW_ALL, "lookalike");
     let pages = all_pages(&mut s, 5);
     assert_eq!(pages.len(), 2);
     assert!(
