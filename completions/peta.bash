@@ -25,17 +25,26 @@ _peta() {
             peta,completions)
                 cmd="peta__subcmd__completions"
                 ;;
+            peta,config)
+                cmd="peta__subcmd__config"
+                ;;
             peta,demo)
                 cmd="peta__subcmd__demo"
                 ;;
             peta,demo-server)
                 cmd="peta__subcmd__demo__subcmd__server"
                 ;;
+            peta,doctor)
+                cmd="peta__subcmd__doctor"
+                ;;
             peta,grants)
                 cmd="peta__subcmd__grants"
                 ;;
             peta,help)
                 cmd="peta__subcmd__help"
+                ;;
+            peta,init)
+                cmd="peta__subcmd__init"
                 ;;
             peta,policy)
                 cmd="peta__subcmd__policy"
@@ -82,6 +91,18 @@ _peta() {
             peta__subcmd__audit__subcmd__help,verify)
                 cmd="peta__subcmd__audit__subcmd__help__subcmd__verify"
                 ;;
+            peta__subcmd__config,check)
+                cmd="peta__subcmd__config__subcmd__check"
+                ;;
+            peta__subcmd__config,help)
+                cmd="peta__subcmd__config__subcmd__help"
+                ;;
+            peta__subcmd__config__subcmd__help,check)
+                cmd="peta__subcmd__config__subcmd__help__subcmd__check"
+                ;;
+            peta__subcmd__config__subcmd__help,help)
+                cmd="peta__subcmd__config__subcmd__help__subcmd__help"
+                ;;
             peta__subcmd__grants,help)
                 cmd="peta__subcmd__grants__subcmd__help"
                 ;;
@@ -109,17 +130,26 @@ _peta() {
             peta__subcmd__help,completions)
                 cmd="peta__subcmd__help__subcmd__completions"
                 ;;
+            peta__subcmd__help,config)
+                cmd="peta__subcmd__help__subcmd__config"
+                ;;
             peta__subcmd__help,demo)
                 cmd="peta__subcmd__help__subcmd__demo"
                 ;;
             peta__subcmd__help,demo-server)
                 cmd="peta__subcmd__help__subcmd__demo__subcmd__server"
                 ;;
+            peta__subcmd__help,doctor)
+                cmd="peta__subcmd__help__subcmd__doctor"
+                ;;
             peta__subcmd__help,grants)
                 cmd="peta__subcmd__help__subcmd__grants"
                 ;;
             peta__subcmd__help,help)
                 cmd="peta__subcmd__help__subcmd__help"
+                ;;
+            peta__subcmd__help,init)
+                cmd="peta__subcmd__help__subcmd__init"
                 ;;
             peta__subcmd__help,policy)
                 cmd="peta__subcmd__help__subcmd__policy"
@@ -147,6 +177,9 @@ _peta() {
                 ;;
             peta__subcmd__help__subcmd__audit,verify)
                 cmd="peta__subcmd__help__subcmd__audit__subcmd__verify"
+                ;;
+            peta__subcmd__help__subcmd__config,check)
+                cmd="peta__subcmd__help__subcmd__config__subcmd__check"
                 ;;
             peta__subcmd__help__subcmd__grants,list)
                 cmd="peta__subcmd__help__subcmd__grants__subcmd__list"
@@ -344,7 +377,7 @@ _peta() {
 
     case "${cmd}" in
         peta)
-            opts="-h -V --help --version run demo audit secret vault approve policy grants tools completions demo-server help"
+            opts="-h -V --help --version run demo audit secret vault approve policy grants tools init config doctor completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -619,6 +652,80 @@ _peta() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        peta__subcmd__config)
+            opts="-h -V --help --version check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__config__subcmd__check)
+            opts="-h -V --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__config__subcmd__help)
+            opts="check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__config__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         peta__subcmd__demo)
             opts="-h -V --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -645,6 +752,24 @@ _peta() {
                     return 0
                     ;;
                 --add-parameter-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__doctor)
+            opts="-h -V --config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -754,7 +879,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help)
-            opts="run demo audit secret vault approve policy grants tools completions demo-server help"
+            opts="run demo audit secret vault approve policy grants tools init config doctor completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -865,6 +990,34 @@ _peta() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        peta__subcmd__help__subcmd__config)
+            opts="check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__config__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         peta__subcmd__help__subcmd__demo)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -880,6 +1033,20 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help__subcmd__demo__subcmd__server)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -936,6 +1103,20 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1232,6 +1413,20 @@ _peta() {
         peta__subcmd__help__subcmd__vault__subcmd__recipients__subcmd__rm)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 5 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__init)
+            opts="-h -V --force --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -31,6 +31,9 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand policy 'Check the policy: what it decides about a call, and why'
             cand grants 'List or revoke the approvals remembered with "always allow"'
             cand tools 'See the tool definitions each server is pinned to, review changes, approve them'
+            cand init 'Write a commented starter configuration (every key, with its default)'
+            cand config 'Check the configuration with the same code `peta run` uses'
+            cand doctor 'What works on this machine: config, audit log, keyring, vault, notifications, terminal, the approval console, and each configured server''s command'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -427,6 +430,43 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;tools;help;help'= {
         }
+        &'peta;init'= {
+            cand --force 'Replace an existing file'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;config'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand check 'Parse and check the configuration (and a project''s peta.toml in this directory); say which file was used, or what is wrong, where, and how to fix it'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;config;check'= {
+            cand --config 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;config;help'= {
+            cand check 'Parse and check the configuration (and a project''s peta.toml in this directory); say which file was used, or what is wrong, where, and how to fix it'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'peta;config;help;check'= {
+        }
+        &'peta;config;help;help'= {
+        }
+        &'peta;doctor'= {
+            cand --config 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'peta;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -451,6 +491,9 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand policy 'Check the policy: what it decides about a call, and why'
             cand grants 'List or revoke the approvals remembered with "always allow"'
             cand tools 'See the tool definitions each server is pinned to, review changes, approve them'
+            cand init 'Write a commented starter configuration (every key, with its default)'
+            cand config 'Check the configuration with the same code `peta run` uses'
+            cand doctor 'What works on this machine: config, audit log, keyring, vault, notifications, terminal, the approval console, and each configured server''s command'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -538,6 +581,15 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;tools;approve'= {
         }
         &'peta;help;tools;reset'= {
+        }
+        &'peta;help;init'= {
+        }
+        &'peta;help;config'= {
+            cand check 'Parse and check the configuration (and a project''s peta.toml in this directory); say which file was used, or what is wrong, where, and how to fix it'
+        }
+        &'peta;help;config;check'= {
+        }
+        &'peta;help;doctor'= {
         }
         &'peta;help;completions'= {
         }

@@ -54,6 +54,27 @@ pub enum Command {
     /// See the tool definitions each server is pinned to, review changes, approve them.
     #[command(subcommand)]
     Tools(ToolsCommand),
+    /// Write a commented starter configuration (every key, with its default).
+    Init {
+        /// Where to write it [default: ~/.config/peta/peta.toml].
+        #[arg(value_name = "FILE")]
+        path: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the configuration with the same code `peta run` uses.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// What works on this machine: config, audit log, keyring, vault, notifications,
+    /// terminal, the approval console, and each configured server's command.
+    ///
+    /// Each line is ok, warn or fail, with the fix. Exits 1 when something fails.
+    Doctor {
+        /// Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Print a shell completion script to stdout.
     Completions {
         /// The shell to complete for.
@@ -201,6 +222,17 @@ pub struct ExportArgs {
     /// Write to FILE (created 0600) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Parse and check the configuration (and a project's peta.toml in this directory); say
+    /// which file was used, or what is wrong, where, and how to fix it.
+    Check {
+        /// Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -44,7 +44,7 @@
 //! On platforms without Unix sockets (Windows) the console is never available.
 
 pub(crate) mod client;
-mod dir;
+pub(crate) mod dir;
 pub(crate) mod protocol;
 #[cfg(all(test, unix))]
 mod tests;

@@ -91,6 +91,11 @@ impl Desktop {
         Desktop::probe(Builder::address(address)).await
     }
 
+    /// Whether the notification server shows buttons (the `actions` capability).
+    pub(crate) fn has_actions(&self) -> bool {
+        self.actions
+    }
+
     async fn probe(bus: Builder<'_>) -> Option<Desktop> {
         let found = async {
             let connection = bus.build().await?;

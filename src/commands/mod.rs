@@ -9,5 +9,6 @@ pub(crate) mod grants;
 pub(crate) mod policy;
 pub(crate) mod run;
 pub(crate) mod secret;
+pub(crate) mod setup;
 pub(crate) mod tools;
 pub(crate) mod vault;

@@ -20,7 +20,7 @@ pub(crate) fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
     default.exists().then_some(default)
 }
 
-fn config_dir() -> Option<PathBuf> {
+pub(crate) fn config_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir));
     }

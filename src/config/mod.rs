@@ -10,6 +10,6 @@ mod raw;
 
 pub(crate) use compile::{Config, expand_home, parse_duration};
 pub(crate) use error::ConfigError;
-pub(crate) use load::load;
 #[cfg(test)]
 pub(crate) use load::parse;
+pub(crate) use load::{config_dir, load, locate};

@@ -52,6 +52,11 @@ fn help_texts() {
         ("help-tools.txt", &["tools", "--help"]),
         ("help-tools-list.txt", &["tools", "list", "--help"]),
         ("help-tools-approve.txt", &["tools", "approve", "--help"]),
+        ("help-doctor.txt", &["doctor", "--help"]),
+        ("help-init.txt", &["init", "--help"]),
+        ("help-config-check.txt", &["config", "check", "--help"]),
+        ("help-secret-set.txt", &["secret", "set", "--help"]),
+        ("help-vault-init.txt", &["vault", "init", "--help"]),
     ] {
         let (code, stdout, _) = run(args);
         assert_eq!(code, Some(0));

@@ -14,3 +14,4 @@ mod policy;
 mod relay;
 mod secret_cli;
 mod secrets;
+mod setup;
