@@ -304,3 +304,39 @@ fn the_demo_runs_end_to_end() {
         );
     }
 }
+
+/// The man pages in `man/` are generated from the CLI definition: `peta.1` and one page per
+/// subcommand (`peta-run.1`, …). `PETA_BLESS=1 cargo test` regenerates them.
+#[test]
+fn man_pages_are_committed_and_current() {
+    use clap::CommandFactory;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let bless = std::env::var("PETA_BLESS").is_ok_and(|v| v == "1");
+    let root = peta::cli::Cli::command();
+    let mut pages = vec![(String::from("peta"), root.clone())];
+    for sub in root.get_subcommands().filter(|s| !s.is_hide_set()) {
+        pages.push((
+            format!("peta-{}", sub.get_name()),
+            sub.clone()
+                .display_name(format!("peta-{}", sub.get_name()))
+                .bin_name(format!("peta {}", sub.get_name())),
+        ));
+    }
+    for (name, command) in pages {
+        let mut generated = Vec::new();
+        clap_mangen::Man::new(command)
+            .render(&mut generated)
+            .expect("render");
+        let path = dir.join(format!("{name}.1"));
+        if bless {
+            std::fs::create_dir_all(&dir).expect("mkdir");
+            std::fs::write(&path, &generated).expect("write");
+            continue;
+        }
+        let committed = std::fs::read(&path).unwrap_or_else(|_| panic!("man/{name}.1 is missing"));
+        assert!(
+            committed == generated,
+            "man/{name}.1 is stale; run PETA_BLESS=1 cargo test"
+        );
+    }
+}
