@@ -125,6 +125,18 @@ fn render_list(rows: &[PinRow], servers: &[ServerRow]) -> Listing {
     let mut changed = 0;
     for row in rows {
         let (state, detail) = match (&row.pending, &row.approved_at) {
+            // Never pinned: held when it appeared mid-session on a strictly pinned server.
+            (Some(p), _) if row.hash.is_empty() => {
+                changed += 1;
+                (
+                    "waiting",
+                    format!(
+                        "{} appeared mid-session, seen {}",
+                        short(&p.hash),
+                        p.seen_at
+                    ),
+                )
+            }
             (Some(p), _) => {
                 changed += 1;
                 (
