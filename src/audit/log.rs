@@ -280,7 +280,19 @@ impl Writer {
         if events.is_empty() {
             return Ok(());
         }
-        match self.write(&events) {
+        // SQLite can answer "busy" at once, without waiting in its busy handler, while another
+        // process opens or closes the WAL; that moment passes, so try again briefly first.
+        let mut written = self.write(&events);
+        for _ in 0..20 {
+            match &written {
+                Err(reason) if reason.contains("database is locked") => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                    written = self.write(&events);
+                }
+                _ => break,
+            }
+        }
+        match written {
             Ok(()) => Ok(()),
             Err(reason) => {
                 tracing::error!(error = %reason, rows = events.len(), "cannot write to the audit log");

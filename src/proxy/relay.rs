@@ -534,24 +534,25 @@ impl Relay<'_> {
                     let gate = self.gate;
                     let (id, raw_id) = (id.clone(), raw_id.clone());
                     drop(msg);
+                    let mut asked = Asked {
+                        line,
+                        id,
+                        raw_id,
+                        rule,
+                        request,
+                        key,
+                        event,
+                        modern,
+                        tool_call,
+                        digest,
+                        verdict: None,
+                    };
                     waiting.push(Box::pin(async move {
-                        let verdict = tokio::select! {
-                            verdict = gate.approver.decide(&request) => Some(verdict),
+                        asked.verdict = tokio::select! {
+                            verdict = gate.approver.decide(&asked.request) => Some(verdict),
                             _ = cancelled => None,
                         };
-                        Asked {
-                            line,
-                            id,
-                            raw_id,
-                            rule,
-                            request,
-                            key,
-                            event,
-                            modern,
-                            tool_call,
-                            digest,
-                            verdict,
-                        }
+                        asked
                     }));
                     return None;
                 }
@@ -961,21 +962,22 @@ impl Relay<'_> {
                 self.audit.record(asked);
                 self.gate.asked(&request, &key);
                 let gate = self.gate;
+                let mut asked = Asked {
+                    line,
+                    id,
+                    raw_id,
+                    rule,
+                    request,
+                    key,
+                    event,
+                    modern: false,
+                    tool_call: false,
+                    digest: String::new(),
+                    verdict: None,
+                };
                 waiting.push(Box::pin(async move {
-                    let verdict = Some(gate.approver.decide(&request).await);
-                    Asked {
-                        line,
-                        id,
-                        raw_id,
-                        rule,
-                        request,
-                        key,
-                        event,
-                        modern: false,
-                        tool_call: false,
-                        digest: String::new(),
-                        verdict,
-                    }
+                    asked.verdict = Some(gate.approver.decide(&asked.request).await);
+                    asked
                 }));
                 None
             }

@@ -278,12 +278,7 @@ fn without_any_way_to_ask_the_call_is_denied() {
     std::fs::write(&config, "").expect("config");
     // No controlling terminal (a new session), a client without elicitation, and a runtime
     // directory others can write, which the `peta approve` console refuses.
-    let runtime = tempfile::tempdir().expect("runtime");
-    std::fs::set_permissions(
-        runtime.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod");
+    let runtime = crate::support::refused_runtime_dir();
     let mut command = peta_command();
     command
         .env("XDG_RUNTIME_DIR", runtime.path())
@@ -319,12 +314,7 @@ fn python_client(answer: &[&str]) -> Option<Value> {
     std::fs::write(&config, "").expect("config");
     // Only the client's UI can be asked: no terminal, and no console (a runtime directory
     // others can write is refused).
-    let runtime = tempfile::tempdir().expect("runtime");
-    std::fs::set_permissions(
-        runtime.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod");
+    let runtime = crate::support::refused_runtime_dir();
     let out = std::process::Command::new("setsid")
         .env("XDG_RUNTIME_DIR", runtime.path())
         .arg(python)

@@ -459,3 +459,12 @@ impl Pty {
         self.transcript.clone()
     }
 }
+
+/// A runtime directory other users could write, which the `peta approve` console refuses:
+/// sessions started with it as `XDG_RUNTIME_DIR` have no console channel.
+pub fn refused_runtime_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("runtime");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    dir
+}
