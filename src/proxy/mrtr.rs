@@ -40,20 +40,26 @@ fn params(params: Option<&RawValue>) -> Params<'_> {
         .unwrap_or_default()
 }
 
-/// peta's token, when this request continues one of peta's questions.
-pub(crate) fn peta_token(p: Option<&RawValue>) -> Option<String> {
-    params(p)
-        .request_state?
-        .strip_prefix(STATE_PREFIX)
-        .map(str::to_owned)
+/// Which multi-round-trip a request continues, by its `requestState`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Round {
+    /// None: a fresh request.
+    Fresh,
+    /// One of peta's own questions; the token after `peta:`.
+    Peta(String),
+    /// The server's own round (an opaque state that is not peta's).
+    Server,
 }
 
-/// Whether the request continues a server's own multi-round-trip (a `requestState` that is
-/// not peta's).
-pub(crate) fn continues_server_round(p: Option<&RawValue>) -> bool {
-    params(p)
-        .request_state
-        .is_some_and(|s| !s.starts_with(STATE_PREFIX))
+/// The round `params` continue (one read of the params).
+pub(crate) fn round(p: Option<&RawValue>) -> Round {
+    match params(p).request_state {
+        None => Round::Fresh,
+        Some(state) => match state.strip_prefix(STATE_PREFIX) {
+            Some(token) => Round::Peta(token.to_owned()),
+            None => Round::Server,
+        },
+    }
 }
 
 /// Whether the request's `_meta` declares the client can answer elicitations.
@@ -122,17 +128,17 @@ mod tests {
             "io.modelcontextprotocol/clientCapabilities": {"elicitation": {}}});
         let first = raw(json!({"name": "echo", "arguments": {"text": "x"}, "_meta": meta}));
         assert!(client_can_elicit(Some(&first)));
-        assert_eq!(peta_token(Some(&first)), None);
+        assert_eq!(round(Some(&first)), Round::Fresh);
         let retry = raw(
             json!({"name": "echo", "arguments": {"text": "x"}, "_meta": meta,
             "requestState": "peta:abc",
             "inputResponses": {"peta-approval": {"action": "accept", "content": {"decision": "allow once"}}}}),
         );
-        assert_eq!(peta_token(Some(&retry)).as_deref(), Some("abc"));
+        assert_eq!(round(Some(&retry)), Round::Peta("abc".into()));
         assert_eq!(call_digest(Some(&first)), call_digest(Some(&retry)));
         assert_eq!(answer(Some(&retry)), Some(Answer::Once));
         let server_round = raw(json!({"name": "echo", "requestState": "opaque"}));
-        assert!(continues_server_round(Some(&server_round)));
+        assert_eq!(round(Some(&server_round)), Round::Server);
         let other = raw(json!({"name": "echo", "arguments": {"text": "y"}}));
         assert_ne!(call_digest(Some(&first)), call_digest(Some(&other)));
     }

@@ -427,9 +427,11 @@ impl Relay<'_> {
             event.bytes_sha256 = Some(sha256_hex(&line));
             let tool_call = msg.tool.is_some();
             let modern = msg.tool.as_ref().is_some_and(|t| t.modern);
-            let digest = mrtr::call_digest(msg.params);
-            if tool_call && let Some(token) = mrtr::peta_token(msg.params) {
+            // The digest (a hash of the arguments) is computed only where a round needs it.
+            let round = mrtr::round(msg.params);
+            if tool_call && let mrtr::Round::Peta(token) = round {
                 let answer = mrtr::answer(msg.params);
+                let digest = mrtr::call_digest(msg.params);
                 drop(msg);
                 return self
                     .on_retry(
@@ -444,16 +446,17 @@ impl Relay<'_> {
                     )
                     .await;
             }
-            let judgement =
-                if mrtr::continues_server_round(msg.params) && self.approved_lately(&digest) {
-                    Judgement::Allow {
-                        rule: "continues-an-approved-call".into(),
-                        channel: "grant",
-                        grant_scope: None,
-                    }
-                } else {
-                    self.gate.judge(&gated, &line, self.redactor)
-                };
+            let judgement = if round == mrtr::Round::Server
+                && self.approved_lately(&mrtr::call_digest(msg.params))
+            {
+                Judgement::Allow {
+                    rule: "continues-an-approved-call".into(),
+                    channel: "grant",
+                    grant_scope: None,
+                }
+            } else {
+                self.gate.judge(&gated, &line, self.redactor)
+            };
             match judgement {
                 Judgement::Allow {
                     rule,
@@ -483,6 +486,7 @@ impl Relay<'_> {
                     return Some(deny_reply(raw_id, &text, tool_call, modern));
                 }
                 Judgement::Ask { rule, request, key } => {
+                    let digest = mrtr::call_digest(msg.params);
                     let waiting_now = self.cancels.lock().expect("cancels lock").len();
                     let mut asked = event.clone();
                     asked.decision = Some("ask");
