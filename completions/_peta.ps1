@@ -31,6 +31,8 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keyring or the age vault instead of config files')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Create and share the age vault: one encrypted file of secrets a team can keep in git')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Answer the approval requests of running peta sessions, from any terminal')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Put peta in front of every server in an MCP client''s configuration')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Undo `peta install`: put back each server entry peta wrote')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Check the policy: what it decides about a call, and why')
             [CompletionResult]::new('grants', 'grants', [CompletionResultType]::ParameterValue, 'List or revoke the approvals remembered with "always allow"')
             [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'See the tool definitions each server is pinned to, review changes, approve them')
@@ -345,6 +347,33 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'peta;install' {
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'The client whose servers to wrap')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Whose servers: the person''s (user), this project''s shared file (project: .mcp.json, .cursor/mcp.json, .vscode/mcp.json), or Claude Code''s entries for this directory in ~/.claude.json (local)')
+            [CompletionResult]::new('--config-path', '--config-path', [CompletionResultType]::ParameterName, 'The client''s file, where it is not in the usual place')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change, and change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Write without asking')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Write without asking')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'peta;uninstall' {
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only this client''s files [default: every file peta installed into]')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Only this scope''s files')
+            [CompletionResult]::new('--config-path', '--config-path', [CompletionResultType]::ParameterName, 'Only this file')
+            [CompletionResult]::new('--restore-plaintext', '--restore-plaintext', [CompletionResultType]::ParameterName, 'Write the credentials peta moved into the keyring back into the file as plain text')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change, and change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Write without asking')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Write without asking')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'peta;policy' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -571,6 +600,8 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('secret', 'secret', [CompletionResultType]::ParameterValue, 'Keep API keys in the OS keyring or the age vault instead of config files')
             [CompletionResult]::new('vault', 'vault', [CompletionResultType]::ParameterValue, 'Create and share the age vault: one encrypted file of secrets a team can keep in git')
             [CompletionResult]::new('approve', 'approve', [CompletionResultType]::ParameterValue, 'Answer the approval requests of running peta sessions, from any terminal')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Put peta in front of every server in an MCP client''s configuration')
+            [CompletionResult]::new('uninstall', 'uninstall', [CompletionResultType]::ParameterValue, 'Undo `peta install`: put back each server entry peta wrote')
             [CompletionResult]::new('policy', 'policy', [CompletionResultType]::ParameterValue, 'Check the policy: what it decides about a call, and why')
             [CompletionResult]::new('grants', 'grants', [CompletionResultType]::ParameterValue, 'List or revoke the approvals remembered with "always allow"')
             [CompletionResult]::new('tools', 'tools', [CompletionResultType]::ParameterValue, 'See the tool definitions each server is pinned to, review changes, approve them')
@@ -654,6 +685,12 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             break
         }
         'peta;help;approve' {
+            break
+        }
+        'peta;help;install' {
+            break
+        }
+        'peta;help;uninstall' {
             break
         }
         'peta;help;policy' {

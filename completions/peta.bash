@@ -46,6 +46,9 @@ _peta() {
             peta,init)
                 cmd="peta__subcmd__init"
                 ;;
+            peta,install)
+                cmd="peta__subcmd__install"
+                ;;
             peta,policy)
                 cmd="peta__subcmd__policy"
                 ;;
@@ -57,6 +60,9 @@ _peta() {
                 ;;
             peta,tools)
                 cmd="peta__subcmd__tools"
+                ;;
+            peta,uninstall)
+                cmd="peta__subcmd__uninstall"
                 ;;
             peta,vault)
                 cmd="peta__subcmd__vault"
@@ -151,6 +157,9 @@ _peta() {
             peta__subcmd__help,init)
                 cmd="peta__subcmd__help__subcmd__init"
                 ;;
+            peta__subcmd__help,install)
+                cmd="peta__subcmd__help__subcmd__install"
+                ;;
             peta__subcmd__help,policy)
                 cmd="peta__subcmd__help__subcmd__policy"
                 ;;
@@ -162,6 +171,9 @@ _peta() {
                 ;;
             peta__subcmd__help,tools)
                 cmd="peta__subcmd__help__subcmd__tools"
+                ;;
+            peta__subcmd__help,uninstall)
+                cmd="peta__subcmd__help__subcmd__uninstall"
                 ;;
             peta__subcmd__help,vault)
                 cmd="peta__subcmd__help__subcmd__vault"
@@ -377,7 +389,7 @@ _peta() {
 
     case "${cmd}" in
         peta)
-            opts="-h -V --help --version run demo audit secret vault approve policy grants tools init config doctor completions demo-server help"
+            opts="-h -V --help --version run demo audit secret vault approve install uninstall policy grants tools init config doctor completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -879,7 +891,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help)
-            opts="run demo audit secret vault approve policy grants tools init config doctor completions demo-server help"
+            opts="run demo audit secret vault approve install uninstall policy grants tools init config doctor completions demo-server help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1130,6 +1142,20 @@ _peta() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        peta__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         peta__subcmd__help__subcmd__policy)
             opts="test replay"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1340,6 +1366,20 @@ _peta() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        peta__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         peta__subcmd__help__subcmd__vault)
             opts="init recipients"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1431,6 +1471,32 @@ _peta() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__install)
+            opts="-y -h -V --client --scope --config-path --dry-run --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --client)
+                    COMPREPLY=($(compgen -W "claude-desktop claude-code cursor vscode windsurf" -- "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -W "user project local" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1980,6 +2046,32 @@ _peta() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__uninstall)
+            opts="-y -h -V --client --scope --config-path --restore-plaintext --dry-run --yes --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --client)
+                    COMPREPLY=($(compgen -W "claude-desktop claude-code cursor vscode windsurf" -- "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -W "user project local" -- "${cur}"))
+                    return 0
+                    ;;
+                --config-path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

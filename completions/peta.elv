@@ -28,6 +28,8 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
             cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
             cand approve 'Answer the approval requests of running peta sessions, from any terminal'
+            cand install 'Put peta in front of every server in an MCP client''s configuration'
+            cand uninstall 'Undo `peta install`: put back each server entry peta wrote'
             cand policy 'Check the policy: what it decides about a call, and why'
             cand grants 'List or revoke the approvals remembered with "always allow"'
             cand tools 'See the tool definitions each server is pinned to, review changes, approve them'
@@ -296,6 +298,31 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'peta;install'= {
+            cand --client 'The client whose servers to wrap'
+            cand --scope 'Whose servers: the person''s (user), this project''s shared file (project: .mcp.json, .cursor/mcp.json, .vscode/mcp.json), or Claude Code''s entries for this directory in ~/.claude.json (local)'
+            cand --config-path 'The client''s file, where it is not in the usual place'
+            cand --dry-run 'Show what would change, and change nothing'
+            cand -y 'Write without asking'
+            cand --yes 'Write without asking'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'peta;uninstall'= {
+            cand --client 'Only this client''s files [default: every file peta installed into]'
+            cand --scope 'Only this scope''s files'
+            cand --config-path 'Only this file'
+            cand --restore-plaintext 'Write the credentials peta moved into the keyring back into the file as plain text'
+            cand --dry-run 'Show what would change, and change nothing'
+            cand -y 'Write without asking'
+            cand --yes 'Write without asking'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'peta;policy'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -488,6 +515,8 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand secret 'Keep API keys in the OS keyring or the age vault instead of config files'
             cand vault 'Create and share the age vault: one encrypted file of secrets a team can keep in git'
             cand approve 'Answer the approval requests of running peta sessions, from any terminal'
+            cand install 'Put peta in front of every server in an MCP client''s configuration'
+            cand uninstall 'Undo `peta install`: put back each server entry peta wrote'
             cand policy 'Check the policy: what it decides about a call, and why'
             cand grants 'List or revoke the approvals remembered with "always allow"'
             cand tools 'See the tool definitions each server is pinned to, review changes, approve them'
@@ -551,6 +580,10 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;vault;recipients;rm'= {
         }
         &'peta;help;approve'= {
+        }
+        &'peta;help;install'= {
+        }
+        &'peta;help;uninstall'= {
         }
         &'peta;help;policy'= {
             cand test 'Decide a hypothetical call with the configured rules, and explain the decision'

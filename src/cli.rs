@@ -43,6 +43,27 @@ pub enum Command {
     /// Exits 0 when done. `peta approve ID --answer …` exits 1 when no running session has
     /// that request waiting or it was decided already.
     Approve(ApproveArgs),
+    /// Put peta in front of every server in an MCP client's configuration.
+    ///
+    /// Finds the client's file (or takes --config-path), and for each server the client starts
+    /// itself (stdio) that does not run through peta yet: the command becomes this peta with
+    /// `run --server NAME -- <the original command>`, so the entry keeps its name; the PATH of
+    /// this shell is captured for clients started from a desktop; env values that look like
+    /// credentials move into the OS keyring and the entry refers to them. HTTP/SSE servers are
+    /// listed as skipped.
+    ///
+    /// Shows what changes (credentials redacted) and asks before writing; keeps a timestamped
+    /// backup of the file in peta's state directory, replaces the file atomically and records
+    /// what it did for `peta uninstall`. Running it again changes nothing.
+    Install(InstallArgs),
+    /// Undo `peta install`: put back each server entry peta wrote.
+    ///
+    /// An entry is restored byte for byte only while it is still exactly what peta wrote; one
+    /// changed since is left alone, with the reason. Entries whose credentials were moved into
+    /// the keyring stay wrapped unless --restore-plaintext writes the values back into the file.
+    ///
+    /// Exits 1 when some entry was left as it is.
+    Uninstall(UninstallArgs),
     /// Check the policy: what it decides about a call, and why.
     Policy {
         #[command(subcommand)]
@@ -83,6 +104,74 @@ pub enum Command {
     /// The demo MCP server on stdio (used by `peta demo` and the tests).
     #[command(hide = true)]
     DemoServer(DemoServerArgs),
+}
+
+/// The clients `peta install` knows.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Client {
+    ClaudeDesktop,
+    ClaudeCode,
+    Cursor,
+    Vscode,
+    Windsurf,
+}
+
+/// Whose servers: the person's (user), one project's shared file (project), or Claude Code's
+/// private per-project entries in `~/.claude.json` (local).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    User,
+    Project,
+    Local,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// The client whose servers to wrap.
+    #[arg(long, value_enum)]
+    pub client: Client,
+    /// Whose servers: the person's (user), this project's shared file (project: .mcp.json,
+    /// .cursor/mcp.json, .vscode/mcp.json), or Claude Code's entries for this directory in
+    /// ~/.claude.json (local).
+    #[arg(long, value_enum, default_value = "user")]
+    pub scope: Scope,
+    /// The client's file, where it is not in the usual place.
+    #[arg(long, value_name = "FILE")]
+    pub config_path: Option<PathBuf>,
+    /// Show what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UninstallArgs {
+    /// Only this client's files [default: every file peta installed into].
+    #[arg(long, value_enum)]
+    pub client: Option<Client>,
+    /// Only this scope's files.
+    #[arg(long, value_enum)]
+    pub scope: Option<Scope>,
+    /// Only this file.
+    #[arg(long, value_name = "FILE")]
+    pub config_path: Option<PathBuf>,
+    /// Write the credentials peta moved into the keyring back into the file as plain text.
+    #[arg(long)]
+    pub restore_plaintext: bool,
+    /// Show what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// Misbehaviour on request, for the tests of tool pinning (threat row G2, the rug pull).

@@ -51,6 +51,13 @@ pub(crate) enum Error {
     /// `peta tools`: nothing to show or change.
     #[error("{message}")]
     Tools { message: String, hint: String },
+    /// `peta install` / `peta uninstall`.
+    #[error("{message}")]
+    Install {
+        message: String,
+        hint: String,
+        code: u8,
+    },
     #[error("{message}")]
     Secret {
         message: String,
@@ -71,7 +78,7 @@ impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Env(_) => exit_code::CONFIG,
-            Error::Secret { code, .. } => *code,
+            Error::Secret { code, .. } | Error::Install { code, .. } => *code,
             Error::Tools { .. } => exit_code::CHECK_FAILED,
             Error::Answer(e) => match e {
                 AnswerError::NoSessions
@@ -114,7 +121,9 @@ impl Error {
             ),
             Error::Audit(e) => e.hint(),
             Error::Env(e) => Some(e.hint()),
-            Error::Secret { hint, .. } | Error::Tools { hint, .. } => Some(hint.clone()),
+            Error::Secret { hint, .. } | Error::Tools { hint, .. } | Error::Install { hint, .. } => {
+                Some(hint.clone())
+            }
             Error::Console(e) => e.hint(),
             Error::Answer(e) => e.hint(),
             Error::NoTerminal => Some(

@@ -32,6 +32,7 @@ mod display;
 mod error;
 pub mod exit_code;
 mod files;
+mod install;
 mod pins;
 mod policy;
 mod proxy;
@@ -65,6 +66,8 @@ pub fn main() -> u8 {
         Command::Vault(command) => commands::vault::run(command),
         Command::Approve(args) => commands::approve::run(args),
         Command::Policy { command } => commands::policy::run(command),
+        Command::Install(args) => commands::install::install(args),
+        Command::Uninstall(args) => commands::install::uninstall(args),
         Command::Grants(command) => commands::grants::run(command),
         Command::Init { path, force } => commands::setup::init(path, force),
         Command::Config(command) => commands::setup::config(command),

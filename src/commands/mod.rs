@@ -6,6 +6,7 @@ pub mod completions;
 pub(crate) mod demo;
 pub(crate) mod demo_server;
 pub(crate) mod grants;
+pub(crate) mod install;
 pub(crate) mod policy;
 pub(crate) mod run;
 pub(crate) mod secret;

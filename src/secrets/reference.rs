@@ -78,7 +78,19 @@ pub(crate) fn looks_like_credential(key: &str, value: &str) -> bool {
     ]
     .iter()
     .any(|p| value.starts_with(p) && value.len() >= 16);
-    (named && value.len() >= 8) || shaped
+    (named && value.len() >= 8) || shaped || url_with_password(value)
+}
+
+/// `scheme://user:password@host…`, as in database connection strings.
+fn url_with_password(value: &str) -> bool {
+    let Some((_, rest)) = value.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .is_some_and(|(_, password)| !password.is_empty())
 }
 
 #[cfg(test)]
@@ -103,5 +115,14 @@ mod tests {
         assert!(looks_like_credential("X", "ghp_0123456789abcdefghij"));
         assert!(!looks_like_credential("LOG_LEVEL", "debug"));
         assert!(!looks_like_credential("TOKEN_TTL", "60"));
+        assert!(looks_like_credential(
+            "DATABASE_URI",
+            "postgresql://ana:s3cret@localhost:5432/shop"
+        ));
+        assert!(!looks_like_credential(
+            "DB",
+            "postgresql://ana@localhost/shop"
+        ));
+        assert!(!looks_like_credential("SITE", "https://example.com/a:b@c"));
     }
 }

@@ -57,6 +57,8 @@ fn help_texts() {
         ("help-config-check.txt", &["config", "check", "--help"]),
         ("help-secret-set.txt", &["secret", "set", "--help"]),
         ("help-vault-init.txt", &["vault", "init", "--help"]),
+        ("help-install.txt", &["install", "--help"]),
+        ("help-uninstall.txt", &["uninstall", "--help"]),
     ] {
         let (code, stdout, _) = run(args);
         assert_eq!(code, Some(0));

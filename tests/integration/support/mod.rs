@@ -334,6 +334,11 @@ impl SecretService {
             .env("HOME", self.home.path())
     }
 
+    /// The HOME every command joined to this keyring gets.
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
     /// Waits until the secrets interface answers on the bus.
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);

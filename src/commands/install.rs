@@ -1,0 +1,555 @@
+//! `peta install` / `peta uninstall`: find the client's file, show what changes, ask, keep a
+//! backup, move credentials into the keyring, write the file atomically, and record it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{InstallArgs, UninstallArgs};
+use crate::error::Error;
+use crate::exit_code;
+use crate::install::clients::{self, Client, Places, Scope};
+use crate::install::plan::{self, Entry, Outcome, Wrapping};
+use crate::install::record::{FileRecord, Record};
+use crate::secrets::{SecretValue, keyring::Keyring};
+
+/// Larger than any client's file (Claude Code's `~/.claude.json` grows with history).
+const MAX_FILE: u64 = 64 << 20;
+
+fn failed(message: impl Into<String>, hint: impl Into<String>, code: u8) -> Error {
+    Error::Install {
+        message: message.into(),
+        hint: hint.into(),
+        code,
+    }
+}
+
+pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
+    let places = Places::here().map_err(|e| Error::io("cannot read the current directory", e))?;
+    let file = locate(
+        args.client,
+        args.scope,
+        args.config_path.as_deref(),
+        &places,
+    )?;
+    let servers_path = clients::servers_path(args.client, args.scope, &places.project);
+    let (real, text) = read(&file)?;
+    let peta = peta_path()?;
+    let path = captured_path();
+    let wrapping = Wrapping {
+        peta: &peta,
+        path: path.as_deref(),
+    };
+    let plan = plan::install(&text, &servers_path, &wrapping).map_err(|e| unreadable(&file, e))?;
+
+    eprintln!("{}: {}", args.client.title(), file.display());
+    let width = plan
+        .wrapped
+        .iter()
+        .map(|w| w.name.chars().count())
+        .chain(plan.skipped.iter().map(|s| s.name.chars().count()))
+        .max()
+        .unwrap_or(0);
+    for w in &plan.wrapped {
+        let mut notes: Vec<String> = w
+            .moved
+            .iter()
+            .map(|m| format!("{} → keyring:{}", m.var, m.secret))
+            .collect();
+        if !w.passed.is_empty() {
+            notes.push(format!("passes on {}", w.passed.join(", ")));
+        }
+        if w.path_added {
+            notes.push("PATH captured".into());
+        }
+        eprintln!("  wrap  {:<width$}  {}", w.name, notes.join("; "));
+        for warning in &w.warnings {
+            eprintln!("        warning: {warning}");
+        }
+    }
+    for s in &plan.skipped {
+        eprintln!("  skip  {:<width$}  {}", s.name, s.reason);
+    }
+    if plan.wrapped.is_empty() {
+        eprintln!("nothing to change");
+        return Ok(exit_code::OK);
+    }
+    let redactions: Vec<(String, String, String)> = plan
+        .wrapped
+        .iter()
+        .flat_map(|w| &w.moved)
+        .map(|m| {
+            (
+                m.literal.clone(),
+                m.value.expose().to_owned(),
+                format!("[REDACTED:{}]", m.var),
+            )
+        })
+        .collect();
+    print_diff(&file, &text, &plan.text, &redactions, "after peta install")?;
+    if args.dry_run {
+        eprintln!("dry run: nothing written");
+        return Ok(exit_code::OK);
+    }
+    if !args.yes && !confirm(&format!("Write {}?", file.display()))? {
+        eprintln!("nothing written");
+        return Ok(exit_code::OK);
+    }
+
+    let moved: Vec<&plan::Moved> = plan.wrapped.iter().flat_map(|w| &w.moved).collect();
+    if !moved.is_empty() {
+        store_secrets(&moved)?;
+    }
+    let record_path = record_path()?;
+    let mut record = Record::read(&record_path).map_err(|e| record_error(&record_path, e))?;
+    let entries: Vec<Entry> = plan.wrapped.iter().map(Entry::from).collect();
+    let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
+    record.add(FileRecord {
+        path: real.clone(),
+        client: args.client,
+        scope: args.scope,
+        servers_path: servers_path.clone(),
+        entries,
+    });
+    let backup = backup(&record_path, args.client, &real, &text)?;
+    // The record first: a file peta changed without a record could not be undone.
+    record
+        .write(&record_path)
+        .map_err(|e| record_error(&record_path, e))?;
+    if let Err(e) = replace(&real, &text, &plan.text) {
+        record.forget(&real, &servers_path, &names);
+        let _ = record.write(&record_path);
+        return Err(e);
+    }
+    eprintln!(
+        "wrote {}: {} server(s) now run through peta",
+        file.display(),
+        plan.wrapped.len()
+    );
+    if !moved.is_empty() {
+        eprintln!(
+            "moved {} credential(s) into the keyring; `peta secret list` shows them",
+            moved.len()
+        );
+    }
+    eprintln!(
+        "backup of the old file: {}{}",
+        backup.display(),
+        if moved.is_empty() {
+            ""
+        } else {
+            " (it holds the old plaintext values: delete it once the client works)"
+        }
+    );
+    eprintln!("next: {}", args.client.after_writing(args.scope));
+    Ok(exit_code::OK)
+}
+
+pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
+    let record_path = record_path()?;
+    let mut record = Record::read(&record_path).map_err(|e| record_error(&record_path, e))?;
+    let wanted = args
+        .config_path
+        .as_deref()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned()));
+    let chosen: Vec<FileRecord> = record
+        .files
+        .iter()
+        .filter(|f| args.client.is_none_or(|c| c == f.client))
+        .filter(|f| args.scope.is_none_or(|s| s == f.scope))
+        .filter(|f| wanted.as_ref().is_none_or(|w| *w == f.path))
+        .cloned()
+        .collect();
+    if chosen.is_empty() {
+        eprintln!("peta has not installed into any such file; nothing to undo");
+        return Ok(exit_code::OK);
+    }
+    let mut keyring: Option<Keyring> = None;
+    let mut left = false;
+    for file in chosen {
+        eprintln!("{}: {}", file.client.title(), file.path.display());
+        if !file.path.exists() {
+            eprintln!("  the file no longer exists; forgetting it");
+            if !args.dry_run {
+                let names: Vec<String> = file.entries.iter().map(|e| e.name.clone()).collect();
+                record.forget(&file.path, &file.servers_path, &names);
+                record
+                    .write(&record_path)
+                    .map_err(|e| record_error(&record_path, e))?;
+            }
+            continue;
+        }
+        let (_, text) = read(&file.path)?;
+        let mut reveal = |name: &str| -> Result<SecretValue, String> {
+            if keyring.is_none() {
+                keyring = Some(Keyring::open().map_err(|f| format!("{} ({})", f.reason, f.hint))?);
+            }
+            let keyring = keyring.as_ref().expect("opened above");
+            keyring
+                .get(name)
+                .map_err(|f| format!("keyring:{name}: {}", f.reason))
+        };
+        let undo = plan::uninstall(
+            &text,
+            &file.servers_path,
+            &file.entries,
+            args.restore_plaintext,
+            &mut reveal,
+        )
+        .map_err(|e| unreadable(&file.path, e))?;
+        let mut done = Vec::new();
+        for (name, outcome) in &undo.outcomes {
+            match outcome {
+                Outcome::Restored => {
+                    eprintln!("  restore  {name}");
+                    done.push(name.clone());
+                }
+                Outcome::Gone => {
+                    eprintln!("  gone     {name}  no longer in the file; nothing to restore");
+                    done.push(name.clone());
+                }
+                Outcome::Changed => {
+                    left = true;
+                    eprintln!(
+                        "  leave    {name}  changed since peta wrote it; restore it by hand (the backups are in {})",
+                        backups_dir(&record_path).display()
+                    );
+                }
+                Outcome::KeptSecrets(vars) => {
+                    left = true;
+                    eprintln!(
+                        "  keep     {name}  {} in the keyring; --restore-plaintext writes them back into the file",
+                        vars.join(", ")
+                    );
+                }
+            }
+        }
+        if undo.text == text {
+            if !args.dry_run && !done.is_empty() {
+                record.forget(&file.path, &file.servers_path, &done);
+                record
+                    .write(&record_path)
+                    .map_err(|e| record_error(&record_path, e))?;
+            }
+            continue;
+        }
+        let redactions: Vec<(String, String, String)> = undo
+            .restored_literals
+            .iter()
+            .map(|(var, literal)| {
+                let value: String = serde_json::from_str(literal).unwrap_or_default();
+                (literal.clone(), value, format!("[REDACTED:{var}]"))
+            })
+            .collect();
+        print_diff(
+            &file.path,
+            &text,
+            &undo.text,
+            &redactions,
+            "after peta uninstall",
+        )?;
+        if args.dry_run {
+            continue;
+        }
+        if !args.yes && !confirm(&format!("Write {}?", file.path.display()))? {
+            eprintln!("  nothing written");
+            left = true;
+            continue;
+        }
+        let backup = backup(&record_path, file.client, &file.path, &text)?;
+        replace(&file.path, &text, &undo.text)?;
+        record.forget(&file.path, &file.servers_path, &done);
+        record
+            .write(&record_path)
+            .map_err(|e| record_error(&record_path, e))?;
+        eprintln!("  wrote it; backup of the old file: {}", backup.display());
+        if !undo.restored_literals.is_empty() {
+            eprintln!(
+                "  the keyring still holds the values written back; `peta secret rm NAME` deletes one"
+            );
+        }
+        eprintln!("  next: {}", file.client.after_writing(file.scope));
+    }
+    if args.dry_run {
+        eprintln!("dry run: nothing written");
+    }
+    Ok(if left {
+        exit_code::CHECK_FAILED
+    } else {
+        exit_code::OK
+    })
+}
+
+/// The client's file: the one given, or the one of the usual places that exists.
+fn locate(
+    client: Client,
+    scope: Scope,
+    explicit: Option<&Path>,
+    places: &Places,
+) -> Result<PathBuf, Error> {
+    if let Some(path) = explicit {
+        if !path.is_file() {
+            return Err(failed(
+                format!("{} does not exist", path.display()),
+                "give the path of the client's configuration file",
+                exit_code::USAGE,
+            ));
+        }
+        return Ok(path.to_owned());
+    }
+    let candidates = places.candidates(client, scope).map_err(|e| {
+        failed(
+            e,
+            "see peta install --help for the scopes",
+            exit_code::USAGE,
+        )
+    })?;
+    let existing: Vec<&PathBuf> = candidates.iter().filter(|p| p.is_file()).collect();
+    let list = |paths: &[&PathBuf]| {
+        paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match existing.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(failed(
+            format!(
+                "no {} configuration ({} scope) found",
+                client.title(),
+                clients::scope_name(scope)
+            ),
+            format!(
+                "looked for {}; add a server in the client first, or give the file with --config-path",
+                list(&candidates.iter().collect::<Vec<_>>())
+            ),
+            exit_code::CHECK_FAILED,
+        )),
+        several => Err(failed(
+            format!("{} has more than one configuration file", client.title()),
+            format!("choose one with --config-path: {}", list(several)),
+            exit_code::USAGE,
+        )),
+    }
+}
+
+/// The file's real path (through symlinks, which stay in place) and its text.
+fn read(file: &Path) -> Result<(PathBuf, String), Error> {
+    let cannot = |e: std::io::Error| Error::io(format!("cannot read {}", file.display()), e);
+    let real = std::fs::canonicalize(file).map_err(cannot)?;
+    let size = std::fs::metadata(&real).map_err(cannot)?.len();
+    if size > MAX_FILE {
+        return Err(failed(
+            format!("{} is larger than 64 MiB", file.display()),
+            "this is not a client configuration peta can edit; check --config-path",
+            exit_code::USAGE,
+        ));
+    }
+    let bytes = std::fs::read(&real).map_err(cannot)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        failed(
+            format!("{} is not UTF-8 text", file.display()),
+            "client configuration files are JSON in UTF-8; check --config-path",
+            exit_code::USAGE,
+        )
+    })?;
+    Ok((real, text))
+}
+
+fn unreadable(file: &Path, reason: String) -> Error {
+    failed(
+        format!("cannot edit {}: {reason}", file.display()),
+        "fix the file, then run peta again; nothing was changed",
+        exit_code::CONFIG,
+    )
+}
+
+fn peta_path() -> Result<String, Error> {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::canonicalize)
+        .map_err(|e| Error::io("cannot tell where peta itself is", e))?;
+    exe.to_str().map(str::to_owned).ok_or_else(|| {
+        failed(
+            format!("peta's path {} is not UTF-8", exe.display()),
+            "install peta under a path a JSON file can hold",
+            exit_code::FAILED,
+        )
+    })
+}
+
+/// This shell's PATH, absolute entries only (a relative entry would depend on the directory
+/// the client starts peta in).
+fn captured_path() -> Option<String> {
+    let path = std::env::var_os("PATH")?;
+    let mut kept: Vec<PathBuf> = Vec::new();
+    for dir in std::env::split_paths(&path) {
+        if dir.is_absolute() && !kept.contains(&dir) {
+            kept.push(dir);
+        }
+    }
+    std::env::join_paths(kept)
+        .ok()?
+        .into_string()
+        .ok()
+        .filter(|p| !p.is_empty())
+}
+
+fn record_path() -> Result<PathBuf, Error> {
+    crate::install::record::default_path().ok_or_else(|| {
+        failed(
+            "cannot tell where peta keeps its state: HOME (or XDG_STATE_HOME) is not set",
+            "set HOME",
+            exit_code::USAGE,
+        )
+    })
+}
+
+fn record_error(path: &Path, e: String) -> Error {
+    failed(
+        e,
+        format!(
+            "peta records what it installed in {}; nothing was changed",
+            path.display()
+        ),
+        exit_code::FAILED,
+    )
+}
+
+fn backups_dir(record_path: &Path) -> PathBuf {
+    record_path.with_file_name("backups")
+}
+
+/// A private copy of the file as it was, named by client and time.
+fn backup(record_path: &Path, client: Client, file: &Path, text: &str) -> Result<PathBuf, Error> {
+    let stamp = crate::audit::time::now().replace(':', "-");
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let path = backups_dir(record_path).join(format!("{}-{stamp}-{name}", client.name()));
+    crate::files::write_atomic(&path, text.as_bytes()).map_err(|e| {
+        failed(
+            format!("cannot write the backup: {e}"),
+            "nothing was changed; make room or fix the permissions, then run again",
+            exit_code::FAILED,
+        )
+    })?;
+    Ok(path)
+}
+
+/// Replaces the file, unless it changed since it was read (the client may write it too).
+fn replace(real: &Path, before: &str, after: &str) -> Result<(), Error> {
+    let now =
+        std::fs::read(real).map_err(|e| Error::io(format!("cannot read {}", real.display()), e))?;
+    if now != before.as_bytes() {
+        return Err(failed(
+            format!("{} changed while peta was working on it", real.display()),
+            "nothing was written; run the command again",
+            exit_code::FAILED,
+        ));
+    }
+    let mode = std::fs::metadata(real).map(|m| m.permissions()).ok();
+    crate::files::write_atomic(real, after.as_bytes()).map_err(|e| {
+        failed(
+            format!("cannot write {}: {e}", real.display()),
+            e.hint(),
+            exit_code::FAILED,
+        )
+    })?;
+    if let Some(mode) = mode {
+        // The file keeps the permissions it had.
+        let _ = std::fs::set_permissions(real, mode);
+    }
+    Ok(())
+}
+
+/// Stores each moved credential in the keyring. A name already there with the same value is
+/// fine; with another value it stops everything before the file is touched.
+fn store_secrets(moved: &[&plan::Moved]) -> Result<(), Error> {
+    let keyring = Keyring::open().map_err(|f| {
+        failed(
+            format!("keyring: {}", f.reason),
+            format!("{}; nothing was changed", f.hint),
+            exit_code::FAILED,
+        )
+    })?;
+    for m in moved {
+        match keyring.get(&m.secret) {
+            Ok(existing) if existing.expose() == m.value.expose() => continue,
+            Ok(_) => {
+                return Err(failed(
+                    format!("the keyring already holds a different {}", m.secret),
+                    format!(
+                        "nothing was changed; if the old value is stale, `peta secret rm {}` and run again",
+                        m.secret
+                    ),
+                    exit_code::CHECK_FAILED,
+                ));
+            }
+            Err(f) if f.missing => {}
+            Err(f) => {
+                return Err(failed(
+                    format!("keyring: {}", f.reason),
+                    format!("{}; nothing was changed", f.hint),
+                    exit_code::FAILED,
+                ));
+            }
+        }
+        keyring.set(&m.secret, &m.value).map_err(|f| {
+            failed(
+                format!("keyring: {}", f.reason),
+                format!("{}; the file was not changed", f.hint),
+                exit_code::FAILED,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A unified diff on stdout, with each credential replaced by `[REDACTED:VAR]` on both sides.
+fn print_diff(
+    file: &Path,
+    before: &str,
+    after: &str,
+    redactions: &[(String, String, String)],
+    label: &str,
+) -> Result<(), Error> {
+    let redact = |text: &str| {
+        let mut text = text.to_owned();
+        for (literal, value, mark) in redactions {
+            text = text.replace(literal, &format!("\"{mark}\""));
+            if !value.is_empty() {
+                text = text.replace(value.as_str(), mark);
+            }
+        }
+        text
+    };
+    let (before, after) = (redact(before), redact(after));
+    let name = file.display().to_string();
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&name, &format!("{name} ({label})"))
+        .to_string();
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map_err(|e| Error::io("cannot write to stdout", e))
+}
+
+/// Asks on the terminal; anything but y/yes is no.
+fn confirm(question: &str) -> Result<bool, Error> {
+    let term = crate::tty::open().ok_or_else(|| {
+        failed(
+            "no terminal to ask on",
+            "look first with --dry-run, then write with --yes",
+            exit_code::USAGE,
+        )
+    })?;
+    crate::tty::flush_input(&term);
+    term.write_str(&format!("{question} [y/N] "))
+        .and_then(|()| term.read_line())
+        .map(|answer| matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+        .map_err(|e| Error::io("cannot read the answer from the terminal", e))
+}

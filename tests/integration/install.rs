@@ -1,0 +1,424 @@
+//! `peta install` / `peta uninstall` on each client's file, with a real Secret Service, and
+//! a wrapped Claude Desktop entry launched exactly as the client would launch it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::cli::snapshot;
+use crate::support::{ALLOW_ALL, SecretService, Session, external, fixture, peta};
+
+/// The credential values in the fixtures; none may stay in a wrapped file.
+const CREDENTIALS: &[&str] = &[
+    "ghp_R8x2Kq7WmZ4tN9vB3cL6yH1pD5sF0aJeUoIi",
+    "Tr0ub4dor&3",
+    "xoxb-2841937465",
+    "sntrys_eyJpYXQi",
+    "sk-proj-Xo9aB3kLm2",
+    "BSAk3mXq9Lw2Zr8",
+    "sk_live_51Hq2RtKx8",
+    "github_pat_11AAAAAAA0",
+    "glpat-Zx8Cv7Bn6Mq5",
+    "ntn_4810293847561",
+];
+
+/// A person's machine: a HOME joined to a real keyring, a project directory, peta's state.
+struct Machine {
+    keyring: SecretService,
+    project: tempfile::TempDir,
+    state: tempfile::TempDir,
+}
+
+impl Machine {
+    fn new() -> Option<Machine> {
+        Some(Machine {
+            keyring: SecretService::start()?,
+            project: tempfile::tempdir().expect("project"),
+            state: tempfile::tempdir().expect("state"),
+        })
+    }
+
+    fn home(&self) -> &Path {
+        self.keyring.home()
+    }
+
+    fn peta(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(peta());
+        self.keyring.apply(&mut command);
+        command
+            .args(args)
+            .env("XDG_STATE_HOME", self.state.path())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env_remove("PETA_CONFIG")
+            .env_remove("APPDATA")
+            .current_dir(self.project.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("peta")
+    }
+
+    /// Puts a fixture where the client keeps it, with `edit` applied.
+    fn place(&self, fixture_name: &str, at: &Path, edit: impl Fn(String) -> String) -> String {
+        let text = edit(
+            std::fs::read_to_string(fixture(&format!("clients/{fixture_name}"))).expect("fixture"),
+        );
+        std::fs::create_dir_all(at.parent().expect("dir")).expect("mkdir");
+        std::fs::write(at, &text).expect("write");
+        text
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Where each client's fixture goes, and the arguments that pick it.
+fn cases(m: &Machine) -> Vec<(&'static str, Vec<&'static str>, PathBuf)> {
+    let home = m.home();
+    let project = m.project.path();
+    vec![
+        (
+            "claude_desktop_config.json",
+            vec!["--client", "claude-desktop"],
+            home.join(".config/Claude/claude_desktop_config.json"),
+        ),
+        (
+            "claude.json",
+            vec!["--client", "claude-code"],
+            home.join(".claude.json"),
+        ),
+        (
+            "claude.json",
+            vec!["--client", "claude-code", "--scope", "local"],
+            home.join(".claude.json"),
+        ),
+        (
+            "mcp.json",
+            vec!["--client", "claude-code", "--scope", "project"],
+            project.join(".mcp.json"),
+        ),
+        (
+            "cursor_mcp.json",
+            vec!["--client", "cursor"],
+            home.join(".cursor/mcp.json"),
+        ),
+        (
+            "vscode_mcp.json",
+            vec!["--client", "vscode", "--scope", "project"],
+            project.join(".vscode/mcp.json"),
+        ),
+        (
+            "windsurf_mcp_config.json",
+            vec!["--client", "windsurf"],
+            home.join(".codeium/windsurf/mcp_config.json"),
+        ),
+    ]
+}
+
+#[test]
+fn each_clients_file_is_wrapped_and_put_back_byte_for_byte() {
+    for index in 0..7 {
+        // A fresh machine per client: the fixtures reuse server names with other tokens.
+        let Some(m) = Machine::new() else { return };
+        let (name, selector, at) = cases(&m).remove(index);
+        let project = m.project.path().display().to_string();
+        let original = m.place(name, &at, |t| t.replace("/home/ana/src/shop", &project));
+        let args = |extra: &[&'static str]| {
+            let mut a = vec!["install"];
+            a.extend(&selector);
+            a.extend(extra);
+            a
+        };
+
+        let dry = m.peta(&args(&["--dry-run"]));
+        assert_eq!(dry.status.code(), Some(0), "{name}: {}", stderr(&dry));
+        let diff = String::from_utf8_lossy(&dry.stdout);
+        assert!(
+            diff.contains("[REDACTED:"),
+            "{name}: the diff marks the moved values\n{diff}"
+        );
+        for c in CREDENTIALS {
+            assert!(!diff.contains(c), "{name}: the diff shows {c}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(&at).expect("read"),
+            original,
+            "{name}: dry run"
+        );
+
+        let out = m.peta(&args(&["--yes"]));
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let wrapped = std::fs::read_to_string(&at).expect("read");
+        assert_ne!(wrapped, original, "{name}");
+        assert!(
+            wrapped.contains(peta()),
+            "{name}: runs peta by its absolute path"
+        );
+        // Claude Code's file holds both scopes; the other scope's entries are not touched.
+        let other_scope = match selector.get(3) {
+            Some(&"local") => "sntrys_eyJpYXQi",
+            _ => "sk-proj-Xo9aB3kLm2",
+        };
+        for c in CREDENTIALS {
+            if name == "claude.json" && *c == other_scope {
+                assert!(wrapped.contains(c), "{name}: the other scope is left alone");
+                continue;
+            }
+            assert!(!wrapped.contains(c), "{name}: {c} is still in the file");
+        }
+        assert!(stderr(&out).contains("backup of the old file"), "{name}");
+
+        let again = m.peta(&args(&["--yes"]));
+        assert_eq!(again.status.code(), Some(0), "{name}: {}", stderr(&again));
+        assert!(
+            stderr(&again).contains("nothing to change"),
+            "{name}: {}",
+            stderr(&again)
+        );
+        assert!(again.stdout.is_empty(), "{name}: no diff the second time");
+        assert_eq!(
+            std::fs::read_to_string(&at).expect("read"),
+            wrapped,
+            "{name}: twice is once"
+        );
+
+        let mut undo = vec!["uninstall", "--restore-plaintext", "--yes"];
+        undo.extend(&selector[..2]);
+        let out = m.peta(&undo);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert_eq!(
+            std::fs::read_to_string(&at).expect("read"),
+            original,
+            "{name}: byte-identical after uninstall"
+        );
+        let record: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(m.state.path().join("peta/installs.json")).expect("record"),
+        )
+        .expect("json");
+        assert_eq!(record["files"], json!([]), "{name}: nothing left to undo");
+
+        use std::os::unix::fs::PermissionsExt;
+        let backups: Vec<_> = std::fs::read_dir(m.state.path().join("peta/backups"))
+            .expect("backups")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(backups.len(), 2, "{name}: one per write");
+        for b in &backups {
+            let mode = std::fs::metadata(b).expect("stat").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name}: backups hold plaintext; private");
+        }
+    }
+}
+
+#[test]
+fn uninstall_leaves_hand_edited_entries_and_keyring_credentials_alone() {
+    let Some(m) = Machine::new() else { return };
+    let at = m.home().join(".cursor/mcp.json");
+    let original = m.place("cursor_mcp.json", &at, |t| t);
+    let out = m.peta(&["install", "--client", "cursor", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let wrapped = std::fs::read_to_string(&at).expect("read");
+
+    // Without --restore-plaintext the entries whose credentials moved stay wrapped.
+    let out = m.peta(&["uninstall", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("restore  memory"), "{err}");
+    assert!(
+        err.contains("keep     stripe  STRIPE_SECRET_KEY in the keyring; --restore-plaintext writes them back"),
+        "{err}"
+    );
+    let now = std::fs::read_to_string(&at).expect("read");
+    assert!(
+        !now.contains("sk_live_"),
+        "no plaintext without asking for it"
+    );
+    assert!(
+        now.contains("\"--server\", \"stripe\""),
+        "stripe still wrapped"
+    );
+    assert!(now.contains("\"MEMORY_FILE_PATH\""), "memory restored");
+
+    // A person changes the stripe entry by hand: uninstall explains and leaves it.
+    let edited = now.replacen("\"--tools=all\"", "\"--tools=read\"", 1);
+    std::fs::write(&at, &edited).expect("edit");
+    let out = m.peta(&["uninstall", "--restore-plaintext", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("leave    stripe  changed since peta wrote it"),
+        "{err}"
+    );
+    assert!(err.contains("restore  brave-search"), "{err}");
+    let after = std::fs::read_to_string(&at).expect("read");
+    assert!(after.contains("\"--tools=read\""), "the hand edit survives");
+    assert!(
+        after.contains("BSAk3mXq9Lw2Zr8Tn5Vy7Pb4Hc6Jd1Fg0"),
+        "brave's key written back"
+    );
+    assert!(!after.contains("sk_live_"), "stripe's entry untouched");
+    assert_ne!(after, original);
+
+    // Undoing the hand edit makes the entry peta's again, and it comes back exactly.
+    std::fs::write(
+        &at,
+        after.replacen("\"--tools=read\"", "\"--tools=all\"", 1),
+    )
+    .expect("edit");
+    let out = m.peta(&["uninstall", "--restore-plaintext", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&at).expect("read"), original);
+    assert_ne!(wrapped, original);
+}
+
+#[test]
+fn a_wrapped_claude_desktop_entry_runs_as_the_client_launches_it() {
+    let Some(everything) = external("PETA_E2E_EVERYTHING") else {
+        return;
+    };
+    let Some(m) = Machine::new() else { return };
+    let token = format!("tok_{}", "c4n4ry".repeat(6));
+    let at = m.home().join(".config/Claude/claude_desktop_config.json");
+    let config = json!({
+        "mcpServers": {
+            "everything": {
+                "command": "node",
+                "args": [everything, "stdio"],
+                "env": {"API_TOKEN": token, "LOG_LEVEL": "debug"}
+            }
+        }
+    });
+    std::fs::create_dir_all(at.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&at, serde_json::to_string_pretty(&config).expect("json")).expect("write");
+    // The person's peta config, which approves the calls this test makes.
+    std::fs::create_dir_all(m.home().join(".config/peta")).expect("mkdir");
+    std::fs::write(m.home().join(".config/peta/peta.toml"), ALLOW_ALL).expect("config");
+
+    let out = m.peta(&["install", "--client", "claude-desktop", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&at).expect("read");
+    assert!(!text.contains(&token), "the token left the file");
+
+    // Launch the entry as Claude Desktop does: its command, its args, its env, on top of the
+    // bare environment of a desktop session (no PATH to node).
+    let file: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let entry = &file["mcpServers"]["everything"];
+    let args: Vec<String> = entry["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|a| a.as_str().expect("string").to_owned())
+        .collect();
+    let mut command = Command::new(entry["command"].as_str().expect("command"));
+    command.env_clear().args(&args);
+    m.keyring.apply(&mut command);
+    command.env("PATH", "/nonexistent");
+    for (k, v) in entry["env"].as_object().expect("env") {
+        command.env(k, v.as_str().expect("string"));
+    }
+    let mut s = Session::start_with(&mut command);
+    s.initialize();
+    s.send_json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get-env", "arguments": {}}}));
+    let reply = loop {
+        let raw = s.recv_raw();
+        let v: serde_json::Value = serde_json::from_slice(&raw).expect("json");
+        if v["id"] == 1 {
+            break String::from_utf8_lossy(&raw).into_owned();
+        }
+    };
+    // The server had the token (peta redacts exactly that value) and LOG_LEVEL.
+    assert!(
+        reply.contains("API_TOKEN") && reply.contains("[REDACTED:API_TOKEN]"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("LOG_LEVEL") && reply.contains("debug"),
+        "{reply}"
+    );
+    assert!(!reply.contains(&token), "{reply}");
+    s.close_stdin();
+    s.wait(Duration::from_secs(10));
+    assert!(!s.stderr().contains(&token));
+}
+
+#[test]
+fn install_errors_say_what_to_do() {
+    let Some(m) = Machine::new() else { return };
+    let home = m.home().display().to_string();
+    let project = m.project.path().display().to_string();
+    let tidy = |out: &Output| {
+        stderr(out)
+            .replace(&home, "[HOME]")
+            .replace(&project, "[PROJECT]")
+    };
+    let check = |name: &str, args: &[&str], code: i32| {
+        let out = m.peta(args);
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{name}");
+        snapshot(name, &tidy(&out));
+    };
+    check(
+        "error-install-no-config.txt",
+        &["install", "--client", "cursor"],
+        1,
+    );
+    check(
+        "error-install-no-scope.txt",
+        &["install", "--client", "windsurf", "--scope", "project"],
+        2,
+    );
+    for at in [
+        ".codeium/windsurf/mcp_config.json",
+        ".codeium/mcp_config.json",
+    ] {
+        m.place("windsurf_mcp_config.json", &m.home().join(at), |t| t);
+    }
+    check(
+        "error-install-several.txt",
+        &["install", "--client", "windsurf"],
+        2,
+    );
+    let broken = m.home().join(".cursor/mcp.json");
+    m.place("cursor_mcp.json", &broken, |t| {
+        t.replacen("},\n    \"memory\"", "}\n    \"memory\"", 1)
+    });
+    check(
+        "error-install-broken.txt",
+        &["install", "--client", "cursor"],
+        78,
+    );
+    m.place("cursor_mcp.json", &broken, |t| t);
+    let twice = m.project.path().join(".mcp.json");
+    std::fs::write(
+        &twice,
+        r#"{"mcpServers": {"a": {"command": "x"}, "a": {"command": "y"}}}"#,
+    )
+    .expect("write");
+    check(
+        "error-install-duplicate.txt",
+        &["install", "--client", "claude-code", "--scope", "project"],
+        78,
+    );
+    // No terminal to ask on and no --yes: nothing is written.
+    let before = std::fs::read_to_string(&broken).expect("read");
+    let mut command = Command::new("setsid");
+    m.keyring.apply(&mut command);
+    let out = command
+        .args(["-w", peta(), "install", "--client", "cursor"])
+        .env("XDG_STATE_HOME", m.state.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("setsid");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!out.stdout.is_empty(), "the diff is shown");
+    let err = stderr(&out);
+    let tail = &err[err.find("error:").expect("an error")..];
+    snapshot(
+        "error-install-no-terminal.txt",
+        &tail.replace(&home, "[HOME]"),
+    );
+    assert_eq!(std::fs::read_to_string(&broken).expect("read"), before);
+    assert!(!m.state.path().join("peta/installs.json").exists());
+}
