@@ -60,6 +60,10 @@ pub(crate) fn run(command: GrantsCommand) -> Result<u8, Error> {
                 all.into_iter().filter(|g| g.id != id).collect()
             };
             let revoked = before - kept.len();
+            if every && revoked == 0 {
+                eprintln!("no remembered approvals; nothing to revoke");
+                return Ok(exit_code::OK);
+            }
             if revoked == 0 {
                 return Err(Error::Secret {
                     message: "no such grant".into(),

@@ -12,6 +12,7 @@ mod lifecycle;
 mod pinning;
 mod pins;
 mod policy;
+mod readme;
 mod relay;
 mod secret_cli;
 mod secrets;
