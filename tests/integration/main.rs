@@ -6,6 +6,7 @@ mod approval;
 mod approve;
 mod audit;
 mod cli;
+mod hostile;
 mod interop;
 mod lifecycle;
 mod pinning;
