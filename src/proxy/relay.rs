@@ -1040,6 +1040,13 @@ impl Relay<'_> {
     fn admit_from_server(&self, msg: &Message) -> Result<Option<Pending>, String> {
         match &msg.kind {
             Kind::Response { id: Some(id), .. } => {
+                // A request still waiting for a person was never forwarded: an answer to its
+                // id is made up by a server guessing ids (B4), and it would also free the id.
+                if self.cancels.lock().expect("cancels lock").contains_key(id) {
+                    return Err(format!(
+                        "response to {id}, which waits for approval and was never forwarded"
+                    ));
+                }
                 match self.from_client.lock().expect("in-flight lock").answer(id) {
                     Some(request) => Ok(Some(request)),
                     None => Err(format!(

@@ -176,7 +176,8 @@ async fn forward_stderr<R: AsyncRead + Unpin>(stderr: R, redactor: Arc<Redactor>
             if !line.ends_with(b"\n") {
                 line.push(b'\n');
             }
-            if out.write_all(&redactor.bytes(&line)).await.is_err() {
+            let redacted = redactor.bytes(&line);
+            if out.write_all(&shown_plainly(&redacted)).await.is_err() {
                 return;
             }
             let _ = out.flush().await;
@@ -185,6 +186,29 @@ async fn forward_stderr<R: AsyncRead + Unpin>(stderr: R, redactor: Arc<Redactor>
             return;
         }
     }
+}
+
+/// A child's stderr line as peta passes it on: terminal controls (escape sequences, `\r`
+/// overwrites, bidi overrides) become visible escapes, so a server cannot move the cursor,
+/// clear lines or restyle the terminal where peta asks its questions (E2). Tabs and the
+/// line's own newline stay.
+fn shown_plainly(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let text = String::from_utf8_lossy(body);
+    let plain = |c: char| c == '\t' || !(c.is_control() || crate::wire::strict::is_format(c));
+    if text.chars().all(plain) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if plain(c) {
+            out.push(c);
+        } else {
+            out.extend(c.escape_unicode());
+        }
+    }
+    out.push('\n');
+    std::borrow::Cow::Owned(out.into_bytes())
 }
 
 /// SIGINT, SIGTERM and SIGHUP all ask for the same orderly shutdown.
@@ -229,5 +253,24 @@ impl ShutdownSignals {
     async fn recv(&mut self) -> i32 {
         let _ = tokio::signal::ctrl_c().await;
         2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_plainly;
+
+    #[test]
+    fn child_stderr_cannot_drive_the_terminal() {
+        assert_eq!(
+            &*shown_plainly(b"plain\tline \xff\n"),
+            b"plain\tline \xff\n",
+            "untouched"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&shown_plainly(b"\x1b[2K\rApprove? [y/N] \xe2\x80\xaey\n")),
+            "\\u{1b}[2K\\u{d}Approve? [y/N] \\u{202e}y\n"
+        );
+        assert_eq!(&*shown_plainly(b"no newline\x07"), b"no newline\\u{7}\n");
     }
 }

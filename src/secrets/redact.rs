@@ -195,19 +195,26 @@ fn forms(value: &[u8]) -> Vec<Vec<u8>> {
     let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
     out.push(hex.to_uppercase().into_bytes());
     out.push(hex.into_bytes());
-    let percent: String = value
-        .iter()
-        .map(|&b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    if percent.as_bytes() != value {
-        out.push(percent.to_lowercase().into_bytes());
-        out.push(percent.into_bytes());
+    // Percent-encoding, its hex digits in either case; the unreserved characters keep theirs
+    // (lowercasing the whole string would miss a value with capitals in it).
+    let percent = |upper: bool| -> String {
+        value
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else if upper {
+                    format!("%{b:02X}")
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect()
+    };
+    let (upper, lower) = (percent(true), percent(false));
+    if upper.as_bytes() != value {
+        out.push(lower.into_bytes());
+        out.push(upper.into_bytes());
     }
     out
 }
@@ -307,6 +314,85 @@ mod tests {
             let s = decoded["r"].as_str().expect("string");
             prop_assert!(!s.contains(&secret), "{s}");
             prop_assert!(!s.contains(&STANDARD_NO_PAD.encode(b)[..]), "{s}");
+        }
+
+        /// Any secret (any Unicode, not only ASCII) in any supported form, written anywhere in
+        /// a server message (a value, a key, deep inside, every character `\u`-escaped, or
+        /// percent-encoded in either case) leaves no form of itself in the line the client
+        /// gets, nor in a stderr line.
+        #[test]
+        fn no_form_of_any_canary_passes_anywhere(
+            secret in "\\PC{8,24}",
+            pad in "[a-z0-9 ]{0,12}",
+            which in 0usize..10,
+            place in 0usize..4,
+        ) {
+            let r = redactor(&[("CANARY", &secret)]);
+            let b = secret.as_bytes();
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            // Percent-encoding as URLs carry it: unreserved characters stay, hex in either case.
+            let percent: String = b
+                .iter()
+                .map(|&x| {
+                    if x.is_ascii_alphanumeric() || b"-._~".contains(&x) {
+                        (x as char).to_string()
+                    } else {
+                        format!("%{x:02X}")
+                    }
+                })
+                .collect();
+            let percent_lower: String = b
+                .iter()
+                .map(|&x| {
+                    if x.is_ascii_alphanumeric() || b"-._~".contains(&x) {
+                        (x as char).to_string()
+                    } else {
+                        format!("%{x:02x}")
+                    }
+                })
+                .collect();
+            let escaped: String = secret
+                .encode_utf16()
+                .map(|u| format!("\\u{u:04x}"))
+                .collect();
+            let (form, raw_json) = match which {
+                0 => (secret.clone(), false),
+                1 => (STANDARD.encode(b), false),
+                2 => (URL_SAFE.encode(b), false),
+                3 => (URL_SAFE_NO_PAD.encode([pad.as_bytes(), b].concat()), false),
+                4 => (hex.clone(), false),
+                5 => (hex.to_uppercase(), false),
+                6 => (percent.clone(), false),
+                7 => (percent_lower, false),
+                8 => (escaped, true),
+                _ => (serde_json::to_string(&secret).expect("json"), true),
+            };
+            // The form as a JSON string token (escaped forms are already one, minus quotes).
+            let token = if raw_json {
+                format!("\"{pad}{}{pad}\"", form.trim_matches('"'))
+            } else {
+                serde_json::to_string(&format!("{pad}{form}{pad}")).expect("json")
+            };
+            let line = match place {
+                0 => format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{"t":{token}}}}}"#),
+                1 => format!(r#"{{"jsonrpc":"2.0","id":1,"result":{{{token}:1}}}}"#),
+                2 => format!(r#"{{"jsonrpc":"2.0","method":"notifications/message","params":{{"data":[[{{"d":[{token}]}}]]}}}}"#),
+                _ => format!(r#"{{"jsonrpc":"2.0","id":1,"error":{{"code":1,"message":{token},"data":{token}}}}}"#),
+            };
+            let out = r.json_line(line.as_bytes()).unwrap_or_else(|| line.clone().into_bytes());
+            let decoded: serde_json::Value = serde_json::from_slice(&out).expect("still JSON");
+            let text = decoded.to_string();
+            for shown in [String::from_utf8_lossy(&out).into_owned(), text] {
+                prop_assert!(!shown.contains(&secret), "{}", shown);
+                let encodings = [STANDARD_NO_PAD.encode(b), hex.clone(), hex.to_uppercase()];
+                for encoded in encodings.iter().chain((percent.as_bytes() != b).then_some(&percent)) {
+                    prop_assert!(!shown.contains(encoded.as_str()), "{}", shown);
+                }
+            }
+            if !raw_json {
+                let stderr = r.text(&format!("log: {pad}{form}{pad}\n")).into_owned();
+                prop_assert!(!stderr.contains(&secret) && !stderr.contains(&form), "{}", stderr);
+            }
         }
     }
 }

@@ -4,11 +4,13 @@
 //! the first: a gate and a server reading the same bytes would then see different values.
 //! So a line is rejected when any object at any depth repeats a key (compared after escapes
 //! are decoded), when a protocol key is spelled in a way a lenient peer could fold onto the
-//! real one (`"Method"`, `"name\u0000"`, `"paramſ"`), or when it is not exactly one JSON
-//! value. serde_json itself rejects invalid UTF-8, lone surrogates, nesting deeper than 128
+//! real one (`"Method"`, `"name\u0000"`, `"paramſ"`), when two keys of one object below
+//! `params` fold together (`"path"` next to `"PATH"`: one key to a case-insensitive server,
+//! two to the policy), or when it is not exactly one JSON value. serde_json itself rejects invalid UTF-8, lone surrogates, nesting deeper than 128
 //! and numbers no double can hold (`1e400`, which parsers disagree on).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -30,6 +32,8 @@ pub(crate) fn check(text: &str) -> Result<(), serde_json::Error> {
 enum Place {
     Top,
     Params,
+    /// Anywhere below `params`: the arguments a policy predicate and the server both read.
+    UnderParams,
     Inside,
 }
 
@@ -72,22 +76,40 @@ impl<'de> Visitor<'de> for Node {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(Node { at: Place::Inside })?.is_some() {}
+        let at = match self.at {
+            Place::Params | Place::UnderParams => Place::UnderParams,
+            Place::Top | Place::Inside => Place::Inside,
+        };
+        while seq.next_element_seed(Node { at })?.is_some() {}
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut keys: Vec<Cow<'de, str>> = Vec::new();
+        // Below `params`, keys that fold together (`path` and `PATH`, `text` and
+        // `text\u0000`) are two keys to an exact reader such as the policy, one key to a
+        // case-insensitive server (Go's encoding/json): the two would act on different values.
+        let mut folded: HashMap<String, usize> = HashMap::new();
+        let below_params = matches!(self.at, Place::Params | Place::UnderParams);
         while let Some(Key(key)) = map.next_key()? {
             if keys.contains(&key) {
                 return Err(de::Error::custom(format_args!(
                     "duplicate key {key:?} in one object"
                 )));
             }
+            if below_params && let Some(&other) = folded.get(&fold(&key)) {
+                return Err(de::Error::custom(format_args!(
+                    "keys {:?} and {key:?} differ only in case or invisible characters",
+                    keys[other]
+                )));
+            }
+            if below_params {
+                folded.insert(fold(&key), keys.len());
+            }
             let known = match self.at {
                 Place::Top => ENVELOPE_KEYS,
                 Place::Params => PARAMS_KEYS,
-                Place::Inside => &[],
+                Place::UnderParams | Place::Inside => &[],
             };
             if let Some(real) = lookalike(&key, known) {
                 return Err(de::Error::custom(format_args!(
@@ -96,6 +118,7 @@ impl<'de> Visitor<'de> for Node {
             }
             let at = match (self.at, key.as_ref()) {
                 (Place::Top, "params") => Place::Params,
+                (Place::Params | Place::UnderParams, _) => Place::UnderParams,
                 _ => Place::Inside,
             };
             map.next_value_seed(Node { at })?;
@@ -169,6 +192,7 @@ mod tests {
             r#"{"a":1,"b":{"a":2},"c":[{"a":1},{"a":1}]}"#,
             r#"{"n":9007199254740993,"f":1e2,"z":-0,"big":123456789012345678901234567890}"#,
             r#"{"s":"\ud83d\ude80 \u00e9"}"#,
+            r#"{"result":{"Path":1,"path":2},"params":{"a":{"x":1},"b":{"x":2}}}"#,
             r#"{"Method":1}"#.replace("Method", "methods").as_str(),
         ] {
             check(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
@@ -191,6 +215,18 @@ mod tests {
             (r#"{"params":{"name\u0000":"x"}}"#, "looks like"),
             (r#"{"paramſ":{}}"#, "looks like"),
             (r#"{"id ":1}"#, "looks like"),
+            (
+                r#"{"params":{"arguments":{"path":"/tmp","PATH":"/etc"}}}"#,
+                "differ only",
+            ),
+            (
+                r#"{"params":{"arguments":{"o":[{"text":1,"text\u0000":2}]}}}"#,
+                "differ only",
+            ),
+            (
+                r#"{"params":{"arguments":{"a b":1,"ab":2}}}"#,
+                "differ only",
+            ),
         ] {
             let err = check(bad).expect_err(bad).to_string();
             assert!(err.contains(why), "{bad}: {err}");

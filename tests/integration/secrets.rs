@@ -32,7 +32,7 @@ fn encodings(secret: &str) -> Vec<Vec<u8>> {
 }
 
 #[track_caller]
-fn assert_no_canary(what: &str, haystack: &[u8], secret: &str) {
+pub(crate) fn assert_no_canary(what: &str, haystack: &[u8], secret: &str) {
     for form in encodings(secret) {
         assert!(
             memchr::memmem::find(haystack, &form).is_none(),
@@ -42,7 +42,7 @@ fn assert_no_canary(what: &str, haystack: &[u8], secret: &str) {
     }
 }
 
-fn canary() -> String {
+pub(crate) fn canary() -> String {
     format!("canary-{}", uuid::Uuid::new_v4().simple())
 }
 
@@ -142,7 +142,7 @@ fn a_canary_from_the_vault_never_flows_back() {
     canary_never_flows_back("age");
 }
 
-fn canary_never_flows_back(backend: &str) {
+pub(crate) fn canary_never_flows_back(backend: &str) {
     let secret = canary();
     let Some(injected) = inject(backend, &secret) else {
         return;
