@@ -369,7 +369,12 @@ mod tests {
             };
             // The form as a JSON string token (escaped forms are already one, minus quotes).
             let token = if raw_json {
-                format!("\"{pad}{}{pad}\"", form.trim_matches('"'))
+                // Exactly one quote off each end: the form may end in an escaped quote.
+                let inner = form
+                    .strip_prefix('"')
+                    .and_then(|f| f.strip_suffix('"'))
+                    .unwrap_or(&form);
+                format!("\"{pad}{inner}{pad}\"")
             } else {
                 serde_json::to_string(&format!("{pad}{form}{pad}")).expect("json")
             };
