@@ -22,6 +22,8 @@ pub(crate) struct Wrapping<'a> {
     /// The `PATH` to give servers whose entry sets none, captured where `peta install` runs
     /// (clients started from a desktop have a much shorter one).
     pub(crate) path: Option<&'a str>,
+    /// Whether the keyring may take `name` for `value`: it is free, or holds that value.
+    pub(crate) free: &'a dyn Fn(&str, &str) -> bool,
 }
 
 /// A piece of a recorded entry: text as it was, or where a credential's literal stood.
@@ -272,8 +274,24 @@ fn runs_peta(command: &str, args: &[&str]) -> bool {
     stem == Some("peta") && args.first() == Some(&"run")
 }
 
+/// The keyring name for a credential: `SERVER.VAR`, or `SERVER.VAR-2`, … when another value
+/// already has that name (the same server name in two clients, with two tokens).
+fn secret_name(server: &str, var: &str, value: &str, wrapping: &Wrapping) -> String {
+    let base = clean_name(server, var);
+    (1..)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .find(|name| (wrapping.free)(name, value))
+        .expect("some name is free")
+}
+
 /// A name usable in the keyring: letters, digits and `. _ - / @`.
-fn secret_name(server: &str, var: &str) -> String {
+fn clean_name(server: &str, var: &str) -> String {
     let clean = |s: &str| -> String {
         s.chars()
             .map(|c| {
@@ -356,7 +374,7 @@ fn wrap(text: &str, name: &str, entry: &Node, wrapping: &Wrapping) -> Result<Wra
         }
         match member.value.as_str() {
             Some(value) if !client_reference(value) && looks_like_credential(var, value) => {
-                let secret = secret_name(name, var);
+                let secret = secret_name(name, var, value, wrapping);
                 new_args.push("--env".into());
                 new_args.push(format!("{var}=keyring:{secret}"));
                 moved.push(Moved {
@@ -408,12 +426,12 @@ fn wrap(text: &str, name: &str, entry: &Node, wrapping: &Wrapping) -> Result<Wra
     let written = apply(&text[span.clone()], span.start, edits);
     let mut original = Vec::new();
     let mut at = span.start;
-    for &i in &removed {
+    for (&i, m) in removed.iter().zip(&moved) {
         let literal = env_members[i].value.span.clone();
         original.push(Part::Text(text[at..literal.start].to_owned()));
         original.push(Part::Secret {
-            var: env_members[i].key.clone(),
-            secret: secret_name(name, &env_members[i].key),
+            var: m.var.clone(),
+            secret: m.secret.clone(),
         });
         at = literal.end;
     }

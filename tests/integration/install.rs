@@ -422,3 +422,50 @@ fn install_errors_say_what_to_do() {
     assert_eq!(std::fs::read_to_string(&broken).expect("read"), before);
     assert!(!m.state.path().join("peta/installs.json").exists());
 }
+
+#[test]
+fn two_clients_with_the_same_server_name_keep_both_tokens() {
+    let Some(m) = Machine::new() else { return };
+    let desktop = m.home().join(".config/Claude/claude_desktop_config.json");
+    let desktop_text = m.place("claude_desktop_config.json", &desktop, |t| t);
+    let vscode = m.project.path().join(".vscode/mcp.json");
+    let vscode_text = m.place("vscode_mcp.json", &vscode, |t| t);
+    for args in [
+        &["install", "--client", "claude-desktop", "--yes"][..],
+        &[
+            "install", "--client", "vscode", "--scope", "project", "--yes",
+        ],
+    ] {
+        let out = m.peta(args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let wrapped = std::fs::read_to_string(&vscode).expect("read");
+    assert!(
+        wrapped
+            .contains("GITHUB_PERSONAL_ACCESS_TOKEN=keyring:github.GITHUB_PERSONAL_ACCESS_TOKEN-2"),
+        "{wrapped}"
+    );
+    for (name, token) in [
+        (
+            "github.GITHUB_PERSONAL_ACCESS_TOKEN",
+            "ghp_R8x2Kq7WmZ4tN9vB3cL6yH1pD5sF0aJeUoIi",
+        ),
+        (
+            "github.GITHUB_PERSONAL_ACCESS_TOKEN-2",
+            "github_pat_11AAAAAAA0",
+        ),
+    ] {
+        let out = m.peta(&["secret", "get", name, "--reveal"]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with(token),
+            "{name}"
+        );
+    }
+    let out = m.peta(&["uninstall", "--restore-plaintext", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&desktop).expect("read"),
+        desktop_text
+    );
+    assert_eq!(std::fs::read_to_string(&vscode).expect("read"), vscode_text);
+}

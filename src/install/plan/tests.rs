@@ -51,6 +51,7 @@ fn wrapping() -> Wrapping<'static> {
     Wrapping {
         peta: PETA,
         path: Some(PATH),
+        free: &|_, _| true,
     }
 }
 
@@ -382,6 +383,7 @@ fn runs_of_removed_env_members_leave_valid_json() {
             &Wrapping {
                 peta: PETA,
                 path: None,
+                free: &|_, _| true,
             },
         )
         .expect("plans");
@@ -395,4 +397,30 @@ fn runs_of_removed_env_members_leave_valid_json() {
         assert!(kept.iter().all(|k| !k.ends_with("_TOKEN")), "{kept:?}");
         assert_eq!(undo(&plan.text, &path, &plan, true).text, text);
     }
+}
+
+#[test]
+fn a_name_the_keyring_holds_for_another_value_is_not_reused() {
+    let path = vec!["mcpServers".to_owned()];
+    let text = r#"{"mcpServers": {"gh": {"command": "x", "env": {"GH_TOKEN": "ghp_abcdefghijklmnop1234"}}}}"#;
+    let taken = |name: &str, value: &str| match name {
+        "gh.GH_TOKEN" | "gh.GH_TOKEN-2" => value == "ghp_the_other_clients_token",
+        _ => true,
+    };
+    let plan = install(
+        text,
+        &path,
+        &Wrapping {
+            peta: PETA,
+            path: None,
+            free: &taken,
+        },
+    )
+    .expect("plans");
+    assert_eq!(plan.wrapped[0].moved[0].secret, "gh.GH_TOKEN-3");
+    assert!(plan.text.contains("GH_TOKEN=keyring:gh.GH_TOKEN-3"));
+    assert_eq!(
+        Entry::from(&plan.wrapped[0]).secrets().collect::<Vec<_>>(),
+        [("GH_TOKEN", "gh.GH_TOKEN-3")]
+    );
 }
