@@ -59,10 +59,13 @@ pub(crate) fn looks_like_credential(key: &str, value: &str) -> bool {
         "ACCESS_KEY",
         "PRIVATE_KEY",
         "CREDENTIAL",
-        "AUTH",
     ]
     .iter()
-    .any(|w| key.contains(w));
+    .any(|w| key.contains(w))
+        // "AUTH" only as a word of the name: GIT_AUTHOR_NAME is a person, not a login.
+        || key
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| ["AUTH", "OAUTH", "AUTHORIZATION"].contains(&word));
     let shaped = [
         "ghp_",
         "gho_",
@@ -103,5 +106,23 @@ mod tests {
         assert!(looks_like_credential("X", "ghp_0123456789abcdefghij"));
         assert!(!looks_like_credential("LOG_LEVEL", "debug"));
         assert!(!looks_like_credential("TOKEN_TTL", "60"));
+        assert!(looks_like_credential("PROXY_AUTH", "user:long-password"));
+        assert!(looks_like_credential("GOOGLE_OAUTH", "whatever-long"));
+        assert!(looks_like_credential(
+            "HTTP_AUTHORIZATION",
+            "Bearer abcdefgh"
+        ));
+        // Words that merely contain "AUTH" name no credential.
+        for key in [
+            "GIT_AUTHOR_NAME",
+            "GIT_AUTHOR_EMAIL",
+            "GIT_AUTHOR_DATE",
+            "AUTHORS_FILE",
+        ] {
+            assert!(
+                !looks_like_credential(key, "Ada Lovelace <ada@example.com>"),
+                "{key}"
+            );
+        }
     }
 }
