@@ -7,6 +7,7 @@ mod approve;
 mod audit;
 mod cli;
 mod interop;
+mod interop_matrix;
 mod lifecycle;
 mod pinning;
 mod pins;
