@@ -34,7 +34,7 @@ After each round:
   * no process of the session is left (orphans).
 
 Example:
-  scripts/faults.py --seed 7 --rounds 20
+  scripts/faults.py --seed 7 --rounds 50
   scripts/faults.py --peta target/debug/peta --only kill9,concurrent
 
 Exit status 0 when every injected fault was survived, 1 otherwise.
@@ -113,15 +113,18 @@ class Session:
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(msg, dict) and "method" not in msg and "id" in msg:
-                with self.cond:
-                    self.responses[json.dumps(msg["id"])] = msg
-                    self.cond.notify_all()
+        try:
+            for line in self.proc.stdout:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(msg, dict) and "method" not in msg and "id" in msg:
+                    with self.cond:
+                        self.responses[json.dumps(msg["id"])] = msg
+                        self.cond.notify_all()
+        except (ValueError, OSError):
+            pass  # the client-gone fault closed our end of the pipe under this reader
         with self.cond:
             self.eof = True
             self.cond.notify_all()
@@ -659,8 +662,8 @@ def main() -> int:
     parser.add_argument("--peta", default=default_peta(),
                         help="peta binary (default: release build under $CARGO_TARGET_DIR or ./target)")
     parser.add_argument("--seed", type=int, default=1, help="seed for every random choice (default 1)")
-    parser.add_argument("--rounds", type=int, default=20,
-                        help="kill -9 rounds; the other faults run a share of this (default 20)")
+    parser.add_argument("--rounds", type=int, default=50,
+                        help="kill -9 rounds; the other faults run a share of this (default 50)")
     parser.add_argument("--only", default="", help="comma-separated subset: kill9, child-kill, client-gone, "
                         "disk-full, fsize, replaced, concurrent")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
