@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: installs the real peers the end-to-end tests
-# drive (the official MCP Python SDK from PyPI, server-everything from npm) into .e2e/, and
-# gnome-keyring from Debian packages for the Secret Service tests, then runs every test.
+# drive into .e2e/ (the official MCP client SDKs: Python `mcp` from PyPI and TypeScript
+# `@modelcontextprotocol/sdk` from npm; the reference servers server-everything,
+# server-filesystem and server-memory from npm, mcp-server-time and mcp-server-git from
+# PyPI), and gnome-keyring from Debian packages for the Secret Service tests, then runs
+# every test.
 # Safe to run again: installed peers are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +12,10 @@ cd "$(dirname "$0")/.."
 MCP_PY_VERSION="2.3.0"
 EVERYTHING_VERSION="2026.8.31"
 FILESYSTEM_VERSION="2026.8.31"
+MEMORY_VERSION="2026.8.31"
+TS_SDK_VERSION="1.32.2"
+TIME_VERSION="2026.10.19"
+GIT_SERVER_VERSION="2026.10.19"
 E2E="$PWD/.e2e"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -21,6 +28,7 @@ need python3 "Python 3.10+ for the MCP Python SDK client"
 need node "Node.js for @modelcontextprotocol/server-everything"
 need npm "npm for @modelcontextprotocol/server-everything"
 need bash "lifecycle tests"
+need git "mcp-server-git and its interop test"
 
 # A real Secret Service for the keyring tests: each test starts its own D-Bus session with
 # an unlocked gnome-keyring.
@@ -47,23 +55,44 @@ if [ ! -x "$E2E/venv/bin/python" ] || ! "$E2E/venv/bin/python" -c "import import
     "$E2E/venv/bin/pip" install --quiet --disable-pip-version-check "mcp==$MCP_PY_VERSION"
 fi
 
+# The Python reference servers get their own venv: their dependencies must not move the
+# client SDK pinned above.
+pyserver_at() {
+    "$E2E/pyservers/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('$1') != '$2')" 2>/dev/null
+}
+if ! pyserver_at mcp-server-time "$TIME_VERSION" || ! pyserver_at mcp-server-git "$GIT_SERVER_VERSION"; then
+    log "installing mcp-server-time==$TIME_VERSION and mcp-server-git==$GIT_SERVER_VERSION into .e2e/pyservers"
+    rm -rf "$E2E/pyservers"
+    python3 -m venv "$E2E/pyservers"
+    "$E2E/pyservers/bin/pip" install --quiet --disable-pip-version-check \
+        "mcp-server-time==$TIME_VERSION" "mcp-server-git==$GIT_SERVER_VERSION"
+fi
+
 NODE_MODULES="$E2E/node/node_modules/@modelcontextprotocol"
 EVERYTHING="$NODE_MODULES/server-everything/dist/index.js"
 FILESYSTEM="$NODE_MODULES/server-filesystem/dist/index.js"
+MEMORY="$NODE_MODULES/server-memory/dist/index.js"
 installed() { node -p "require('$NODE_MODULES/$1/package.json').version" 2>/dev/null; }
-if [ "$(installed server-everything)" != "$EVERYTHING_VERSION" ] || [ "$(installed server-filesystem)" != "$FILESYSTEM_VERSION" ]; then
-    log "installing @modelcontextprotocol/server-everything@$EVERYTHING_VERSION and server-filesystem@$FILESYSTEM_VERSION into .e2e/node"
+if [ "$(installed server-everything)" != "$EVERYTHING_VERSION" ] || [ "$(installed server-filesystem)" != "$FILESYSTEM_VERSION" ] ||
+    [ "$(installed server-memory)" != "$MEMORY_VERSION" ] || [ "$(installed sdk)" != "$TS_SDK_VERSION" ]; then
+    log "installing @modelcontextprotocol/sdk@$TS_SDK_VERSION, server-everything@$EVERYTHING_VERSION, server-filesystem@$FILESYSTEM_VERSION and server-memory@$MEMORY_VERSION into .e2e/node"
     rm -rf "$E2E/node"
     mkdir -p "$E2E/node"
     (cd "$E2E/node" && echo '{"private":true}' > package.json &&
-        npm install --silent --no-audit --no-fund \
+        npm install --silent --no-audit --no-fund --save-exact \
+            "@modelcontextprotocol/sdk@$TS_SDK_VERSION" \
             "@modelcontextprotocol/server-everything@$EVERYTHING_VERSION" \
-            "@modelcontextprotocol/server-filesystem@$FILESYSTEM_VERSION")
+            "@modelcontextprotocol/server-filesystem@$FILESYSTEM_VERSION" \
+            "@modelcontextprotocol/server-memory@$MEMORY_VERSION")
 fi
 
 export PETA_E2E_PYTHON="$E2E/venv/bin/python"
 export PETA_E2E_EVERYTHING="$EVERYTHING"
 export PETA_E2E_FILESYSTEM="$FILESYSTEM"
+export PETA_E2E_MEMORY="$MEMORY"
+export PETA_E2E_TS_SDK="$NODE_MODULES/sdk"
+export PETA_E2E_TIME="$E2E/pyservers/bin/mcp-server-time"
+export PETA_E2E_GIT="$E2E/pyservers/bin/mcp-server-git"
 export PETA_E2E_KEYRING="$(command -v gnome-keyring-daemon)"
 export PETA_E2E_REQUIRED=1
 unset PETA_CONFIG PETA_LOG

@@ -324,6 +324,7 @@ impl Writer {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| e.to_string())?;
         let (mut seq, mut prev) = head(&tx).map_err(|e| e.to_string())?;
+        let mut newest = None;
         {
             let mut insert = tx
                 .prepare_cached(
@@ -367,10 +368,16 @@ impl Writer {
                     ])
                     .map_err(|e| e.to_string())?;
                 prev = hash;
-                self.head = Some((seq, r.hash));
+                newest = Some((seq, r.hash));
             }
         }
-        tx.commit().map_err(|e| e.to_string())
+        tx.commit().map_err(|e| e.to_string())?;
+        // Only a committed row may become the head the anchor file records: anchoring a
+        // row whose commit failed (disk full) would make the log fail verification forever.
+        if newest.is_some() {
+            self.head = newest;
+        }
+        Ok(())
     }
 
     /// Anchors the chain head; says what could not be written.

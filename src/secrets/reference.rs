@@ -59,10 +59,13 @@ pub(crate) fn looks_like_credential(key: &str, value: &str) -> bool {
         "ACCESS_KEY",
         "PRIVATE_KEY",
         "CREDENTIAL",
-        "AUTH",
     ]
     .iter()
-    .any(|w| key.contains(w));
+    .any(|w| key.contains(w))
+        // "AUTH" only as a word of the name: GIT_AUTHOR_NAME is a person, not a login.
+        || key
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|word| ["AUTH", "OAUTH", "AUTHORIZATION"].contains(&word));
     let shaped = [
         "ghp_",
         "gho_",
@@ -124,5 +127,23 @@ mod tests {
             "postgresql://ana@localhost/shop"
         ));
         assert!(!looks_like_credential("SITE", "https://example.com/a:b@c"));
+        assert!(looks_like_credential("PROXY_AUTH", "user:long-password"));
+        assert!(looks_like_credential("GOOGLE_OAUTH", "whatever-long"));
+        assert!(looks_like_credential(
+            "HTTP_AUTHORIZATION",
+            "Bearer abcdefgh"
+        ));
+        // Words that merely contain "AUTH" name no credential.
+        for key in [
+            "GIT_AUTHOR_NAME",
+            "GIT_AUTHOR_EMAIL",
+            "GIT_AUTHOR_DATE",
+            "AUTHORS_FILE",
+        ] {
+            assert!(
+                !looks_like_credential(key, "Ada Lovelace <ada@example.com>"),
+                "{key}"
+            );
+        }
     }
 }

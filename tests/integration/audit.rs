@@ -41,7 +41,13 @@ impl Log {
 
     /// `peta run --config … -- record_server.py` with its journals in this log's directory.
     fn record_session(&self, name: &str) -> Session {
-        Session::start([
+        Session::start_with(&mut self.record_command(name))
+    }
+
+    /// The command [`Log::record_session`] starts.
+    fn record_command(&self, name: &str) -> Command {
+        let mut command = peta_command();
+        command.args([
             "run".as_ref(),
             "--server".as_ref(),
             name.as_ref(),
@@ -52,7 +58,8 @@ impl Log {
             fixture("record_server.py").as_os_str(),
             self.dir.path().join("received").as_os_str(),
             self.dir.path().join("sent").as_os_str(),
-        ])
+        ]);
+        command
     }
 
     fn peta(&self, args: &[&str]) -> std::process::Output {
@@ -389,6 +396,76 @@ fn sixteen_processes_write_one_chain_without_losing_a_row() {
         })
         .expect("seq");
     assert_eq!(max, count, "one chain, no gaps");
+}
+
+/// A commit the file system refuses (here: RLIMIT_FSIZE at the audit files' size, reachable
+/// without root) denies the call, and the rows that never committed are not anchored: the
+/// log must still verify afterwards instead of reporting its newest rows as deleted.
+#[test]
+fn a_commit_refused_by_the_file_size_limit_denies_and_the_log_still_verifies() {
+    use std::os::unix::process::CommandExt;
+    let log = Log::new();
+    let mut first = log.record_session("fsize-first");
+    first.initialize();
+    first.send_json(&call("first", "echo"));
+    first.response(json!("first"));
+    first.close_stdin();
+    first.wait(Duration::from_secs(20));
+    let limit = std::fs::read_dir(log.dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("audit.db"))
+        .map(|e| e.metadata().expect("metadata").len())
+        .max()
+        .expect("audit files");
+    let mut command = log.record_command("fsize");
+    // SAFETY: signal and setrlimit are async-signal-safe; nothing is allocated.
+    unsafe {
+        command.pre_exec(move || {
+            // Ignored, SIGXFSZ turns a write past the limit into EFBIG instead of a kill.
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let cap = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &cap) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut s = Session::start_with(&mut command);
+    s.initialize();
+    let mut denied = 0;
+    for i in 0..100 {
+        let id = format!("capped-{i}");
+        s.send_json(&call(&id, "echo"));
+        let reply = s.response(json!(id));
+        if reply["result"]["isError"] == true {
+            let text = reply["result"]["content"][0]["text"].to_string();
+            assert!(
+                text.contains("could not be recorded in the audit log"),
+                "{text}"
+            );
+            denied += 1;
+        }
+    }
+    assert!(denied > 0, "the file size limit must deny gated calls");
+    s.close_stdin();
+    s.wait(Duration::from_secs(20));
+    let (ok, out) = log.verify();
+    assert!(ok, "the log must verify after refused commits: {out}");
+    let allowed: HashSet<String> = log
+        .requests()
+        .into_iter()
+        .filter(|(_, method, decision)| method == "tools/call" && decision == "allow")
+        .map(|(id, _, _)| id)
+        .collect();
+    for (id, method) in log.received() {
+        if method == "tools/call" {
+            assert!(allowed.contains(&id), "{id} ran without an allow row");
+        }
+    }
 }
 
 #[test]

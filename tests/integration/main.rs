@@ -9,6 +9,7 @@ mod cli;
 mod hostile;
 mod install;
 mod interop;
+mod interop_matrix;
 mod lifecycle;
 mod pinning;
 mod pins;
