@@ -63,6 +63,8 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
         AuditLog::off()
     });
     let result = runtime.block_on(async {
+        let shutdown = session::shutdown_signals()
+            .map_err(|e| Error::io("cannot listen for shutdown signals", e))?;
         let spawned = child::spawn(&plan.argv, &env.vars);
         audit.record(session_start(
             &plan,
@@ -79,6 +81,7 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
         watchdog.guard(child.group);
         let (gate, outbox) = gate(&plan, &config, &session_id);
         let outcome = session::run(
+            shutdown,
             child,
             plan.limits.clone(),
             plan.grace,

@@ -50,8 +50,11 @@ enum Trigger {
     Signal(i32),
 }
 
-/// Runs the session to its end.
+/// Runs the session to its end. `shutdown` is taken before the child is started, so a
+/// signal that arrives while it starts asks for the orderly shutdown too.
+#[allow(clippy::too_many_arguments, reason = "the session's parts, each used once")]
 pub(crate) async fn run(
+    mut shutdown: ShutdownSignals,
     mut child: Child,
     limits: Limits,
     grace: Duration,
@@ -60,7 +63,6 @@ pub(crate) async fn run(
     gate: Arc<Gate>,
     outbox: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
 ) -> io::Result<Outcome> {
-    let mut shutdown = shutdown_signals()?;
     let signals = Arc::new(Signals::default());
     let stderr = tokio::spawn(forward_stderr(child.stderr, redactor.clone()));
     let setup = relay::Setup {
@@ -213,7 +215,7 @@ fn shown_plainly(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 
 /// SIGINT, SIGTERM and SIGHUP all ask for the same orderly shutdown.
 #[cfg(unix)]
-fn shutdown_signals() -> io::Result<ShutdownSignals> {
+pub(crate) fn shutdown_signals() -> io::Result<ShutdownSignals> {
     use tokio::signal::unix::{SignalKind, signal};
     Ok(ShutdownSignals {
         int: signal(SignalKind::interrupt())?,
@@ -223,7 +225,7 @@ fn shutdown_signals() -> io::Result<ShutdownSignals> {
 }
 
 #[cfg(unix)]
-struct ShutdownSignals {
+pub(crate) struct ShutdownSignals {
     int: tokio::signal::unix::Signal,
     term: tokio::signal::unix::Signal,
     hup: tokio::signal::unix::Signal,
@@ -241,12 +243,12 @@ impl ShutdownSignals {
 }
 
 #[cfg(not(unix))]
-fn shutdown_signals() -> io::Result<ShutdownSignals> {
+pub(crate) fn shutdown_signals() -> io::Result<ShutdownSignals> {
     Ok(ShutdownSignals)
 }
 
 #[cfg(not(unix))]
-struct ShutdownSignals;
+pub(crate) struct ShutdownSignals;
 
 #[cfg(not(unix))]
 impl ShutdownSignals {
