@@ -75,9 +75,6 @@ default_action = "allow"
 """
 
 
-SERVER_ENV = {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "TMPDIR", "TZ"}
-
-
 @dataclass
 class Peer:
     name: str
@@ -241,12 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     for p in peers:
         cmds[p.name] = p.argv(server, scratch)
     modes = list(cmds)
-    # peta starts its server with only these variables of its own environment (its default
-    # allow list, src/secrets/env.rs); every mode gets just them, so each server starts in
-    # the same environment. (With the full one, node loads NODE_EXTRA_CA_CERTS when started
-    # directly but not under peta, and peta looked faster to start than the server alone.)
-    env = {k: v for k, v in os.environ.items()
-           if k in SERVER_ENV or k.startswith("LC_")}
+    # peta starts its server with only part of its own environment (relay.server_env); every
+    # other mode gets just that part, so each server starts in the same environment. (With the
+    # full one, node loads NODE_EXTRA_CA_CERTS when started directly but not under peta, and
+    # peta looked faster to start than the server alone.)
+    env = relay.server_env(os.environ)
+    peta_env = dict(os.environ)
 
     echo = Echo("echo", "message", "hello from the peta relay bench", True)
     pipe_total = a.pipeline_depth * a.pipeline_per_client
@@ -257,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     dead: dict[str, str] = {}  # modes that failed pre-flight
 
     def session(mode: str) -> Session:
-        s = Session(cmds[mode], env, a.timeout, mode)
+        s = Session(cmds[mode], peta_env if mode == "peta" else env, a.timeout, mode)
         try:
             s.initialize()
         except BaseException:
