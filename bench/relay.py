@@ -63,6 +63,17 @@ class BenchError(Exception):
     pass
 
 
+# What `peta run` passes its server from its own environment by default (DEFAULT_ALLOW in
+# src/secrets/env.rs, plus LC_*). A server started directly with the full environment is a
+# different process: node, for one, loads NODE_EXTRA_CA_CERTS at start-up when it is set.
+SERVER_ENV = {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "TMPDIR", "TZ"}
+
+
+def server_env(environ) -> dict[str, str]:
+    """`environ` pared down to what peta gives the server it starts."""
+    return {k: v for k, v in environ.items() if k in SERVER_ENV or k.startswith("LC_")}
+
+
 # --------------------------------------------------------------------------- #
 # Process / session handling
 # --------------------------------------------------------------------------- #
@@ -451,7 +462,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--echo-tool", default="echo", help="echo tool name (default: echo)")
     ap.add_argument("--echo-arg", default="message", help="echo tool string argument (default: message)")
     ap.add_argument("--peta", default=DEFAULT_PETA, help=f"peta binary (default: {DEFAULT_PETA})")
-    ap.add_argument("--peta-args", default="", help="extra args inserted after `peta run` (before `--`)")
+    allow_all = os.path.join(os.path.dirname(os.path.abspath(__file__)), "allow-all.toml")
+    ap.add_argument("--peta-args", default=f"--config {shlex.quote(allow_all)}",
+                    help="args inserted after `peta run` (before `--`); default: bench/allow-all.toml "
+                         "(every call allowed, audit on), so no call waits for a person")
     ap.add_argument("--extra-env", action="append", default=[], metavar="K=V",
                     help="environment variable for the peta process (repeatable)")
     ap.add_argument("--label", default="", help="label printed in the output / JSON")
@@ -514,7 +528,9 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--extra-env expects K=V, got {kv!r}")
         k, v = kv.split("=", 1)
         peta_env[k] = v
-    direct_env = dict(os.environ)
+    # The server started directly gets what peta would pass it, so start-up and the rest
+    # compare the same server process (see server_env).
+    direct_env = server_env(os.environ)
     peta_cmd = [a.peta, "run", *shlex.split(a.peta_args), "--", *server_cmd]
     modes = ["direct"] if a.direct_only else ["direct", "peta"]
     cmd_for = {"direct": (server_cmd, direct_env), "peta": (peta_cmd, peta_env)}

@@ -97,6 +97,9 @@ fn init_logging() {
         .init();
 }
 
+#[doc(hidden)]
+pub mod fuzz;
+
 /// Entry points for the benchmarks under `benches/`; not a stable API.
 #[doc(hidden)]
 pub mod bench {

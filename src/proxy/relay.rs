@@ -928,6 +928,11 @@ impl Relay<'_> {
         to_server: &Outlet<SI>,
         waiting: &mut Waiting<'w>,
     ) -> Option<(Vec<u8>, Event)> {
+        // Only a request can be gated; a response (most of what a server says, and the big
+        // part) is not parsed a second time.
+        if event.kind != "request" {
+            return Some((line, event));
+        }
         let Ok(msg) = envelope::parse(&line) else {
             return Some((line, event));
         };

@@ -52,7 +52,10 @@ enum Trigger {
 
 /// Runs the session to its end. `shutdown` is taken before the child is started, so a
 /// signal that arrives while it starts asks for the orderly shutdown too.
-#[allow(clippy::too_many_arguments, reason = "the session's parts, each used once")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the session's parts, each used once"
+)]
 pub(crate) async fn run(
     mut shutdown: ShutdownSignals,
     mut child: Child,

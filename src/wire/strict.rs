@@ -10,7 +10,7 @@
 //! and numbers no double can hold (`1e400`, which parsers disagree on).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -85,11 +85,11 @@ impl<'de> Visitor<'de> for Node {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut keys: Vec<Cow<'de, str>> = Vec::new();
+        let mut keys = Keys::default();
         // Below `params`, keys that fold together (`path` and `PATH`, `text` and
         // `text\u0000`) are two keys to an exact reader such as the policy, one key to a
         // case-insensitive server (Go's encoding/json): the two would act on different values.
-        let mut folded: HashMap<String, usize> = HashMap::new();
+        let mut folded: HashMap<String, String> = HashMap::new();
         let below_params = matches!(self.at, Place::Params | Place::UnderParams);
         while let Some(Key(key)) = map.next_key()? {
             if keys.contains(&key) {
@@ -97,14 +97,14 @@ impl<'de> Visitor<'de> for Node {
                     "duplicate key {key:?} in one object"
                 )));
             }
-            if below_params && let Some(&other) = folded.get(&fold(&key)) {
-                return Err(de::Error::custom(format_args!(
-                    "keys {:?} and {key:?} differ only in case or invisible characters",
-                    keys[other]
-                )));
-            }
             if below_params {
-                folded.insert(fold(&key), keys.len());
+                let folds_to = fold(&key);
+                if let Some(other) = folded.get(&folds_to) {
+                    return Err(de::Error::custom(format_args!(
+                        "keys {other:?} and {key:?} differ only in case or invisible characters"
+                    )));
+                }
+                folded.insert(folds_to, key.clone().into_owned());
             }
             let known = match self.at {
                 Place::Top => ENVELOPE_KEYS,
@@ -125,6 +125,35 @@ impl<'de> Visitor<'de> for Node {
             keys.push(key);
         }
         Ok(())
+    }
+}
+
+/// The keys of one object seen so far. A list while it is short (most objects), a hash set
+/// beyond that, so an object with many keys costs linear time, not quadratic.
+#[derive(Default)]
+struct Keys<'de> {
+    list: Vec<Cow<'de, str>>,
+    set: HashSet<Cow<'de, str>>,
+}
+
+impl<'de> Keys<'de> {
+    const LIST_MAX: usize = 16;
+
+    fn contains(&self, key: &str) -> bool {
+        if self.set.is_empty() {
+            self.list.iter().any(|k| k == key)
+        } else {
+            self.set.contains(key)
+        }
+    }
+
+    fn push(&mut self, key: Cow<'de, str>) {
+        if self.set.is_empty() && self.list.len() < Self::LIST_MAX {
+            self.list.push(key);
+        } else {
+            self.set.extend(self.list.drain(..));
+            self.set.insert(key);
+        }
     }
 }
 
@@ -154,7 +183,7 @@ impl<'de> de::Deserialize<'de> for Key<'de> {
 /// folds such as `ſ`→`s` and `K`→`k`, dropped control and format characters, doubled
 /// slashes, surrounding space), if it is not that name already.
 pub(crate) fn lookalike<'k>(text: &str, known: &[&'k str]) -> Option<&'k str> {
-    if known.contains(&text) {
+    if known.is_empty() || known.contains(&text) {
         return None;
     }
     let folded = fold(text);
@@ -237,6 +266,18 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = "[".repeat(100_000);
         assert!(check(&deep).is_err());
+    }
+
+    #[test]
+    fn many_keys_are_checked_in_linear_time() {
+        let n = 200_000;
+        let mut text: String = (0..n).map(|i| format!("\"k{i}\":{i},")).collect();
+        text.insert(0, '{');
+        text.push_str("\"end\":0}");
+        check(&text).expect("distinct keys");
+        text.insert_str(1, "\"k7\":0,");
+        let err = check(&text).expect_err("k7 twice").to_string();
+        assert!(err.contains("duplicate"), "{err}");
     }
 
     #[test]
