@@ -477,13 +477,15 @@ fn replace(real: &Path, before: &str, after: &str) -> Result<(), Error> {
 /// Stores each moved credential in the keyring. A name already there with the same value is
 /// fine; with another value it stops everything before the file is touched.
 fn store_secrets(moved: &[&plan::Moved]) -> Result<(), Error> {
-    let keyring = Keyring::open().map_err(|f| {
+    // The keyring's own error and fix, and that the client's file is as it was.
+    let unavailable = |f: crate::secrets::keyring::Failure| {
         failed(
             format!("keyring: {}", f.reason),
-            format!("{}; nothing was changed", f.hint),
+            format!("{}; the client's file was not changed", f.hint),
             exit_code::FAILED,
         )
-    })?;
+    };
+    let keyring = Keyring::open().map_err(unavailable)?;
     for m in moved {
         match keyring.get(&m.secret) {
             Ok(existing) if existing.expose() == m.value.expose() => continue,
@@ -498,21 +500,9 @@ fn store_secrets(moved: &[&plan::Moved]) -> Result<(), Error> {
                 ));
             }
             Err(f) if f.missing => {}
-            Err(f) => {
-                return Err(failed(
-                    format!("keyring: {}", f.reason),
-                    format!("{}; nothing was changed", f.hint),
-                    exit_code::FAILED,
-                ));
-            }
+            Err(f) => return Err(unavailable(f)),
         }
-        keyring.set(&m.secret, &m.value).map_err(|f| {
-            failed(
-                format!("keyring: {}", f.reason),
-                format!("{}; the file was not changed", f.hint),
-                exit_code::FAILED,
-            )
-        })?;
+        keyring.set(&m.secret, &m.value).map_err(unavailable)?;
     }
     Ok(())
 }
