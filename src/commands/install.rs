@@ -1,15 +1,17 @@
-//! `peta install` / `peta uninstall`: find the client's file, show what changes, ask, keep a
-//! backup, move credentials into the keyring, write the file atomically, and record it.
+//! `peta install` / `peta uninstall`: find the client's file, settle where credentials go,
+//! show what changes, ask, keep a backup, move the credentials, write the file atomically,
+//! and record it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{InstallArgs, UninstallArgs};
+use crate::cli::{InstallArgs, SecretsTo, UninstallArgs};
 use crate::error::Error;
 use crate::exit_code;
 use crate::install::clients::{self, Client, Places, Scope};
-use crate::install::plan::{self, Entry, Outcome, Wrapping};
+use crate::install::plan::{self, Entry, Outcome, Secrets, Store, Wrapping};
 use crate::install::record::{FileRecord, Record};
+use crate::secrets::vault::Vault;
 use crate::secrets::{SecretValue, keyring::Keyring};
 
 /// Larger than any client's file (Claude Code's `~/.claude.json` grows with history).
@@ -24,35 +26,55 @@ fn failed(message: impl Into<String>, hint: impl Into<String>, code: u8) -> Erro
 }
 
 pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
+    let client = args.client;
     let places = Places::here().map_err(|e| Error::io("cannot read the current directory", e))?;
-    let file = locate(
-        args.client,
-        args.scope,
-        args.config_path.as_deref(),
-        &places,
-    )?;
-    let servers_path = clients::servers_path(args.client, args.scope, &places.project);
+    let file = locate(client, args.scope, args.config_path.as_deref(), &places)?;
+    let heading = heading(client, &file, args.config_path.is_some(), &places)?;
+    let servers_path = clients::servers_path(client, args.scope, &places.project);
+    let format = client.format();
     let (real, text) = read(&file)?;
     let peta = peta_path()?;
-    let path = captured_path();
-    // Opened at the first credential found; a keyring that does not answer is reported when
-    // the credentials are stored.
-    let keyring: std::cell::OnceCell<Option<Keyring>> = std::cell::OnceCell::new();
-    let free = |name: &str, value: &str| match keyring.get_or_init(|| Keyring::open().ok()) {
-        Some(k) => match k.get(name) {
-            Ok(held) => held.expose() == value,
-            Err(_) => true,
-        },
-        None => true,
+    let path = if client.is_desktop_app() {
+        captured_path()
+    } else {
+        None
     };
-    let wrapping = Wrapping {
-        peta: &peta,
-        path: path.as_deref(),
-        free: &free,
+    let add_env = values_here(client.dropped_vars());
+    let forward: Vec<String> = client
+        .forwarded_vars()
+        .iter()
+        .filter(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+        .map(|k| (*k).to_owned())
+        .collect();
+    let plan_with = |secrets: Secrets, free: &dyn Fn(&str, &str) -> bool| {
+        let wrapping = Wrapping {
+            peta: &peta,
+            path: path.as_deref(),
+            secrets,
+            free,
+            add_env: &add_env,
+            forward: &forward,
+        };
+        plan::install(&text, format, &servers_path, &wrapping).map_err(|e| unreadable(&file, e))
     };
-    let plan = plan::install(&text, &servers_path, &wrapping).map_err(|e| unreadable(&file, e))?;
 
-    eprintln!("{}: {}", args.client.title(), file.display());
+    // Where credentials go is settled before anything is shown or stored.
+    let first = plan_with(Secrets::Move(Store::Keyring), &|_, _| true)?;
+    eprintln!("{heading}");
+    let holders: Vec<&str> = first
+        .wrapped
+        .iter()
+        .filter(|w| !w.moved.is_empty())
+        .map(|w| w.name.as_str())
+        .collect();
+    let mut place = if holders.is_empty() {
+        Place::Unneeded
+    } else {
+        choose_place(&args, &holders)?
+    };
+    let secrets = place.secrets();
+    let plan = plan_with(secrets.clone(), &|name, value| place.free(name, value))?;
+
     let width = plan
         .wrapped
         .iter()
@@ -64,13 +86,19 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
         let mut notes: Vec<String> = w
             .moved
             .iter()
-            .map(|m| format!("{} → keyring:{}", m.var, m.secret))
+            .map(|m| format!("{} → {}:{}", m.var, m.store.scheme(), m.secret))
             .collect();
         if !w.passed.is_empty() {
             notes.push(format!("passes on {}", w.passed.join(", ")));
         }
         if w.path_added {
             notes.push("PATH captured".into());
+        }
+        if !w.added.is_empty() {
+            notes.push(format!("sets {} for peta", w.added.join(", ")));
+        }
+        if !w.forwarded.is_empty() {
+            notes.push(format!("has {} passed on", w.forwarded.join(", ")));
         }
         eprintln!("  wrap  {:<width$}  {}", w.name, notes.join("; "));
         for warning in &w.warnings {
@@ -80,25 +108,42 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
     for s in &plan.skipped {
         eprintln!("  skip  {:<width$}  {}", s.name, s.reason);
     }
+    let stranded = match &secrets {
+        Secrets::Nowhere(reason) => plan.skipped.iter().filter(|s| s.reason == *reason).count(),
+        _ => 0,
+    };
     if plan.wrapped.is_empty() {
         eprintln!("nothing to change");
-        return Ok(exit_code::OK);
+        return Ok(if stranded > 0 && !args.dry_run {
+            exit_code::CHECK_FAILED
+        } else {
+            exit_code::OK
+        });
     }
     let redactions: Vec<(String, String, String)> = plan
         .wrapped
         .iter()
-        .flat_map(|w| &w.moved)
-        .map(|m| {
+        .flat_map(|w| {
+            let moved = w.moved.iter().map(|m| (&m.var, &m.literal, &m.value));
+            let left = w.left.iter().map(|l| (&l.var, &l.literal, &l.value));
+            moved.chain(left)
+        })
+        .map(|(var, literal, value)| {
             (
-                m.literal.clone(),
-                m.value.expose().to_owned(),
-                format!("[REDACTED:{}]", m.var),
+                literal.clone(),
+                value.expose().to_owned(),
+                format!("[REDACTED:{var}]"),
             )
         })
         .collect();
     print_diff(&file, &text, &plan.text, &redactions, "after peta install")?;
     if args.dry_run {
         eprintln!("dry run: nothing written");
+        if stranded > 0 {
+            eprintln!(
+                "{stranded} server(s) would be left as they are: they hold credentials and there is no keyring here; with --secrets vault the credentials go into the age vault, with --secrets leave they stay in the file"
+            );
+        }
         return Ok(exit_code::OK);
     }
     if !args.yes && !confirm(&format!("Write {}?", file.display()))? {
@@ -108,7 +153,7 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
 
     let moved: Vec<&plan::Moved> = plan.wrapped.iter().flat_map(|w| &w.moved).collect();
     if !moved.is_empty() {
-        store_secrets(&moved)?;
+        place.store(&moved)?;
     }
     let record_path = record_path()?;
     let mut record = Record::read(&record_path).map_err(|e| record_error(&record_path, e))?;
@@ -116,12 +161,12 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
     let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
     record.add(FileRecord {
         path: real.clone(),
-        client: args.client,
+        client,
         scope: args.scope,
         servers_path: servers_path.clone(),
         entries,
     });
-    let backup = backup(&record_path, args.client, &real, &text)?;
+    let backup = backup(&record_path, client, &real, &text)?;
     // The record first: a file peta changed without a record could not be undone.
     record
         .write(&record_path)
@@ -138,21 +183,281 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
     );
     if !moved.is_empty() {
         eprintln!(
-            "moved {} credential(s) into the keyring; `peta secret list` shows them",
-            moved.len()
+            "moved {} credential(s) into {}; `peta secret list` shows them",
+            moved.len(),
+            place.describe()
         );
     }
+    let plaintext = plan
+        .wrapped
+        .iter()
+        .any(|w| !w.moved.is_empty() || !w.left.is_empty());
     eprintln!(
         "backup of the old file: {}{}",
         backup.display(),
-        if moved.is_empty() {
-            ""
-        } else {
+        if plaintext {
             " (it holds the old plaintext values: delete it once the client works)"
+        } else {
+            ""
         }
     );
-    eprintln!("next: {}", args.client.after_writing(args.scope));
+    eprintln!(
+        "next: {}",
+        match heading_client(client, &file, args.config_path.is_some(), &places) {
+            Some(c) => c.after_writing(args.scope).to_owned(),
+            None => format!(
+                "restart the client that reads {} to load the change",
+                file.display()
+            ),
+        }
+    );
+    if stranded > 0 {
+        eprintln!(
+            "left {stranded} server(s) as they were: they hold credentials and there is no keyring here; run again with --secrets vault or --secrets leave"
+        );
+        return Ok(exit_code::CHECK_FAILED);
+    }
     Ok(exit_code::OK)
+}
+
+/// The client a file is named for: the client's own file, or `None` for one given with
+/// `--config-path` that no client is known to keep.
+fn heading_client(client: Client, file: &Path, explicit: bool, places: &Places) -> Option<Client> {
+    (!explicit || places.keeps(client, file)).then_some(client)
+}
+
+/// The first line: whose file this is. A file given with `--config-path` that another
+/// client keeps is refused (its format and needs are that client's); one no client is known
+/// to keep is named by its path.
+fn heading(client: Client, file: &Path, explicit: bool, places: &Places) -> Result<String, Error> {
+    if heading_client(client, file, explicit, places).is_some() {
+        return Ok(format!("{}: {}", client.title(), file.display()));
+    }
+    if let Some(other) = places.owner(file) {
+        return Err(failed(
+            format!(
+                "{} is {}'s file, not {}'s",
+                file.display(),
+                other.title(),
+                client.title()
+            ),
+            format!("use --client {}", other.name()),
+            exit_code::USAGE,
+        ));
+    }
+    let key = clients::servers_path(client, Scope::User, &places.project).join(".");
+    Ok(format!("{}: servers under \"{key}\"", file.display()))
+}
+
+/// The values here of the variables named, for writing into entries: absolute paths only,
+/// as the client starts servers in a directory of its own choosing.
+fn values_here(names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let value = PathBuf::from(std::env::var_os(name).filter(|v| !v.is_empty())?);
+            let value = if value.is_absolute() {
+                value
+            } else if *name == "PETA_CONFIG" {
+                std::env::current_dir().ok()?.join(value)
+            } else {
+                // The XDG base directory spec says to ignore a relative path.
+                return None;
+            };
+            Some((
+                (*name).to_owned(),
+                value.into_os_string().into_string().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// Where the credentials of this run go, opened.
+enum Place {
+    Keyring(Keyring),
+    Vault {
+        vault: Box<Vault>,
+        recipients: PathBuf,
+        path: PathBuf,
+    },
+    Leave,
+    /// No entry holds a credential.
+    Unneeded,
+    /// No store: the entries that hold a credential are skipped, for this reason.
+    Stranded(String),
+}
+
+impl Place {
+    fn secrets(&self) -> Secrets {
+        match self {
+            Place::Keyring(_) | Place::Unneeded => Secrets::Move(Store::Keyring),
+            Place::Vault { .. } => Secrets::Move(Store::Vault),
+            Place::Leave => Secrets::Leave,
+            Place::Stranded(reason) => Secrets::Nowhere(reason.clone()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Place::Vault { path, .. } => format!("the age vault {}", path.display()),
+            _ => "the keyring".into(),
+        }
+    }
+
+    /// Whether the store may take `name` for `value`: it is free, or holds that value.
+    fn free(&self, name: &str, value: &str) -> bool {
+        match self {
+            Place::Keyring(k) => match k.get(name) {
+                Ok(held) => held.expose() == value,
+                Err(_) => true,
+            },
+            Place::Vault { vault, .. } => match vault.get(name) {
+                Ok(held) => held.expose() == value,
+                Err(_) => true,
+            },
+            Place::Leave | Place::Unneeded | Place::Stranded(_) => true,
+        }
+    }
+
+    /// Stores each moved credential. A name already there with the same value is fine;
+    /// with another value it stops everything before the file is touched.
+    fn store(&mut self, moved: &[&plan::Moved]) -> Result<(), Error> {
+        let place = self.describe();
+        let taken = |name: &str| {
+            failed(
+                format!("{place} already holds a different {name}"),
+                format!(
+                    "nothing was changed; if the old value is stale, `peta secret rm {name}` and run again"
+                ),
+                exit_code::CHECK_FAILED,
+            )
+        };
+        match self {
+            Place::Keyring(keyring) => {
+                // The keyring's own error and fix, and that the client's file is as it was.
+                let unavailable = |f: crate::secrets::keyring::Failure| {
+                    failed(
+                        format!("keyring: {}", f.reason),
+                        format!("{}; the client's file was not changed", f.hint),
+                        exit_code::FAILED,
+                    )
+                };
+                for m in moved {
+                    match keyring.get(&m.secret) {
+                        Ok(existing) if existing.expose() == m.value.expose() => continue,
+                        Ok(_) => return Err(taken(&m.secret)),
+                        Err(f) if f.missing => {}
+                        Err(f) => return Err(unavailable(f)),
+                    }
+                    keyring.set(&m.secret, &m.value).map_err(unavailable)?;
+                }
+                Ok(())
+            }
+            Place::Vault {
+                vault, recipients, ..
+            } => {
+                let mut changed = false;
+                for m in moved {
+                    match vault.get(&m.secret) {
+                        Ok(existing) if existing.expose() == m.value.expose() => continue,
+                        Ok(_) => return Err(taken(&m.secret)),
+                        Err(_) => {}
+                    }
+                    vault.set(&m.secret, m.value.clone());
+                    changed = true;
+                }
+                if changed {
+                    vault.save(recipients).map_err(|e| {
+                        failed(
+                            format!("vault: {e}"),
+                            format!("{}; the client's file was not changed", e.hint()),
+                            exit_code::FAILED,
+                        )
+                    })?;
+                }
+                Ok(())
+            }
+            Place::Leave | Place::Unneeded | Place::Stranded(_) => Ok(()),
+        }
+    }
+}
+
+/// Settles where the credentials of `holders` go: what `--secrets` says, else the keyring,
+/// and where there is none, the person's choice (or, with --yes or --dry-run, nowhere).
+fn choose_place(args: &InstallArgs, holders: &[&str]) -> Result<Place, Error> {
+    match args.secrets {
+        Some(SecretsTo::Leave) => return Ok(Place::Leave),
+        Some(SecretsTo::Vault) => return open_vault_place(),
+        Some(SecretsTo::Keyring) | None => {}
+    }
+    let failure = match probe_keyring() {
+        Ok(keyring) => return Ok(Place::Keyring(keyring)),
+        Err(f) => f,
+    };
+    if args.secrets == Some(SecretsTo::Keyring) {
+        return Err(failed(
+            format!("keyring: {}", failure.reason),
+            format!(
+                "{}; or run again with --secrets vault (the age vault) or --secrets leave (the values stay in the file); the client's file was not changed",
+                failure.hint
+            ),
+            exit_code::FAILED,
+        ));
+    }
+    eprintln!("no keyring here: {}", failure.reason);
+    let stranded = Place::Stranded(
+        "it holds a credential and there is no keyring here: --secrets vault or --secrets leave"
+            .into(),
+    );
+    let term = if args.yes || args.dry_run {
+        None
+    } else {
+        crate::tty::open()
+    };
+    let Some(term) = term else {
+        return Ok(stranded);
+    };
+    let vault = open_vault_place();
+    let offer = match &vault {
+        Ok(place) => format!("  v  into {}\n", place.describe()),
+        Err(e) => format!("  (the age vault is not ready: {e}; `peta vault init` sets it up)\n"),
+    };
+    crate::tty::flush_input(&term);
+    let question = format!(
+        "The credentials of {} have no keyring to go into.\n{offer}  l  leave them in the file, as plain text\n  s  skip those servers (the others are wrapped)\nChoice [s]: ",
+        holders.join(", ")
+    );
+    let answer = term
+        .write_str(&question)
+        .and_then(|()| term.read_line())
+        .map_err(|e| Error::io("cannot read the answer from the terminal", e))?;
+    Ok(match answer.trim().to_ascii_lowercase().as_str() {
+        "v" | "vault" if vault.is_ok() => vault?,
+        "l" | "leave" => Place::Leave,
+        _ => stranded,
+    })
+}
+
+/// The keyring, if one answers: connecting is not enough, a read must come back.
+fn probe_keyring() -> Result<Keyring, crate::secrets::keyring::Failure> {
+    let keyring = Keyring::open()?;
+    // A name no peta secret can have (they have no spaces).
+    match keyring.get("peta install probe") {
+        Ok(_) => Ok(keyring),
+        Err(f) if f.missing => Ok(keyring),
+        Err(f) => Err(f),
+    }
+}
+
+/// The age vault of peta's configuration, opened.
+fn open_vault_place() -> Result<Place, Error> {
+    let config = crate::config::load(None)?;
+    let vault = crate::commands::secret::open_vault(&config)?;
+    Ok(Place::Vault {
+        vault: Box::new(vault),
+        recipients: config.vault.recipients_path(),
+        path: config.vault.path.clone(),
+    })
 }
 
 pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
@@ -175,6 +480,7 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
         return Ok(exit_code::OK);
     }
     let mut keyring: Option<Keyring> = None;
+    let mut vault: Option<Vault> = None;
     let mut left = false;
     for file in chosen {
         eprintln!("{}: {}", file.client.title(), file.path.display());
@@ -190,17 +496,35 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
             continue;
         }
         let (_, text) = read(&file.path)?;
-        let mut reveal = |name: &str| -> Result<SecretValue, String> {
-            if keyring.is_none() {
-                keyring = Some(Keyring::open().map_err(|f| format!("{} ({})", f.reason, f.hint))?);
+        let mut reveal = |name: &str, store: Store| -> Result<SecretValue, String> {
+            match store {
+                Store::Keyring => {
+                    if keyring.is_none() {
+                        keyring = Some(
+                            Keyring::open().map_err(|f| format!("{} ({})", f.reason, f.hint))?,
+                        );
+                    }
+                    let keyring = keyring.as_ref().expect("opened above");
+                    keyring
+                        .get(name)
+                        .map_err(|f| format!("keyring:{name}: {}", f.reason))
+                }
+                Store::Vault => {
+                    if vault.is_none() {
+                        let config = crate::config::load(None).map_err(|e| e.to_string())?;
+                        vault = Some(
+                            crate::commands::secret::open_vault(&config)
+                                .map_err(|e| e.to_string())?,
+                        );
+                    }
+                    let vault = vault.as_ref().expect("opened above");
+                    vault.get(name).map_err(|e| format!("age:{name}: {e}"))
+                }
             }
-            let keyring = keyring.as_ref().expect("opened above");
-            keyring
-                .get(name)
-                .map_err(|f| format!("keyring:{name}: {}", f.reason))
         };
         let undo = plan::uninstall(
             &text,
+            file.client.format(),
             &file.servers_path,
             &file.entries,
             args.restore_plaintext,
@@ -244,11 +568,14 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
             continue;
         }
         let redactions: Vec<(String, String, String)> = undo
-            .restored_literals
+            .restored
             .iter()
-            .map(|(var, literal)| {
-                let value: String = serde_json::from_str(literal).unwrap_or_default();
-                (literal.clone(), value, format!("[REDACTED:{var}]"))
+            .map(|(var, value, literal)| {
+                (
+                    literal.clone(),
+                    value.expose().to_owned(),
+                    format!("[REDACTED:{var}]"),
+                )
             })
             .collect();
         print_diff(
@@ -273,9 +600,9 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
             .write(&record_path)
             .map_err(|e| record_error(&record_path, e))?;
         eprintln!("  wrote it; backup of the old file: {}", backup.display());
-        if !undo.restored_literals.is_empty() {
+        if !undo.restored.is_empty() {
             eprintln!(
-                "  the keyring still holds the values written back; `peta secret rm NAME` deletes one"
+                "  the keyring (or vault) still holds the values written back; `peta secret rm NAME` deletes one"
             );
         }
         eprintln!("  next: {}", file.client.after_writing(file.scope));
@@ -470,39 +797,6 @@ fn replace(real: &Path, before: &str, after: &str) -> Result<(), Error> {
     if let Some(mode) = mode {
         // The file keeps the permissions it had.
         let _ = std::fs::set_permissions(real, mode);
-    }
-    Ok(())
-}
-
-/// Stores each moved credential in the keyring. A name already there with the same value is
-/// fine; with another value it stops everything before the file is touched.
-fn store_secrets(moved: &[&plan::Moved]) -> Result<(), Error> {
-    // The keyring's own error and fix, and that the client's file is as it was.
-    let unavailable = |f: crate::secrets::keyring::Failure| {
-        failed(
-            format!("keyring: {}", f.reason),
-            format!("{}; the client's file was not changed", f.hint),
-            exit_code::FAILED,
-        )
-    };
-    let keyring = Keyring::open().map_err(unavailable)?;
-    for m in moved {
-        match keyring.get(&m.secret) {
-            Ok(existing) if existing.expose() == m.value.expose() => continue,
-            Ok(_) => {
-                return Err(failed(
-                    format!("the keyring already holds a different {}", m.secret),
-                    format!(
-                        "nothing was changed; if the old value is stale, `peta secret rm {}` and run again",
-                        m.secret
-                    ),
-                    exit_code::CHECK_FAILED,
-                ));
-            }
-            Err(f) if f.missing => {}
-            Err(f) => return Err(unavailable(f)),
-        }
-        keyring.set(&m.secret, &m.value).map_err(unavailable)?;
     }
     Ok(())
 }
