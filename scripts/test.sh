@@ -3,8 +3,8 @@
 # drive into .e2e/ (the official MCP client SDKs: Python `mcp` from PyPI and TypeScript
 # `@modelcontextprotocol/sdk` from npm; the reference servers server-everything,
 # server-filesystem and server-memory from npm, mcp-server-time and mcp-server-git from
-# PyPI; the clients Codex, Gemini CLI and Claude Code from npm), and gnome-keyring from
-# Debian packages for the Secret Service tests, then runs every test.
+# PyPI), and gnome-keyring from Debian packages for the Secret Service tests, then runs
+# every test.
 # Safe to run again: installed peers are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,28 +86,6 @@ if [ "$(installed server-everything)" != "$EVERYTHING_VERSION" ] || [ "$(install
             "@modelcontextprotocol/server-memory@$MEMORY_VERSION")
 fi
 
-# Real MCP clients, for their own health checks of the servers `peta install` wrapped
-# (`claude mcp list`, `gemini mcp list`, Codex's app server): Codex and Gemini CLI from npm
-# into .e2e/clients, one package.json for every client, each package installed on its own
-# so other clients can join the same directory. No model and no login is needed.
-CODEX_VERSION="0.171.0"
-GEMINI_CLI_VERSION="0.61.0"
-CLAUDE_CODE_VERSION="2.1.328"
-CLIENTS="$E2E/clients"
-npm_client_at() { node -p "require('$CLIENTS/node_modules/$1/package.json').version" 2>/dev/null; }
-for pinned in "@openai/codex@$CODEX_VERSION" "@google/gemini-cli@$GEMINI_CLI_VERSION" \
-    "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION"; do
-    if [ "$(npm_client_at "${pinned%@*}")" != "${pinned##*@}" ]; then
-        log "installing $pinned into .e2e/clients"
-        mkdir -p "$CLIENTS"
-        [ -f "$CLIENTS/package.json" ] || echo '{"private":true}' > "$CLIENTS/package.json"
-        (cd "$CLIENTS" && npm install --silent --no-audit --no-fund --save-exact "$pinned")
-    fi
-done
-export PETA_E2E_CODEX="$CLIENTS/node_modules/.bin/codex"
-export PETA_E2E_GEMINI="$CLIENTS/node_modules/.bin/gemini"
-export PETA_E2E_CLAUDE="$CLIENTS/node_modules/.bin/claude"
-
 export PETA_E2E_PYTHON="$E2E/venv/bin/python"
 export PETA_E2E_EVERYTHING="$EVERYTHING"
 export PETA_E2E_FILESYSTEM="$FILESYSTEM"
@@ -118,6 +96,30 @@ export PETA_E2E_GIT="$E2E/pyservers/bin/mcp-server-git"
 export PETA_E2E_KEYRING="$(command -v gnome-keyring-daemon)"
 export PETA_E2E_REQUIRED=1
 unset PETA_CONFIG PETA_LOG
+
+# Real MCP clients, for their own health checks of the servers `peta install` wrapped
+# (`claude mcp list`, `gemini mcp list`, Codex's app server; no model, no login): Codex and
+# Gemini CLI from npm into .e2e/clients, one package.json, one package at a time so other
+# clients can join the directory; Claude Code too unless it is installed above.
+CODEX_VERSION="0.171.0"
+GEMINI_CLI_VERSION="0.61.0"
+CLIENTS="$E2E/clients"
+npm_clients=("@openai/codex@$CODEX_VERSION" "@google/gemini-cli@$GEMINI_CLI_VERSION")
+if [ -z "${PETA_E2E_CLAUDE:-}" ]; then
+    npm_clients+=("@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION:-2.1.328}")
+    export PETA_E2E_CLAUDE="$CLIENTS/node_modules/.bin/claude"
+fi
+npm_client_at() { node -p "require('$CLIENTS/node_modules/$1/package.json').version" 2>/dev/null; }
+for pinned in "${npm_clients[@]}"; do
+    if [ "$(npm_client_at "${pinned%@*}")" != "${pinned##*@}" ]; then
+        log "installing $pinned into .e2e/clients"
+        mkdir -p "$CLIENTS"
+        [ -f "$CLIENTS/package.json" ] || echo '{"private":true}' > "$CLIENTS/package.json"
+        (cd "$CLIENTS" && npm install --silent --no-audit --no-fund --save-exact "$pinned")
+    fi
+done
+export PETA_E2E_CODEX="$CLIENTS/node_modules/.bin/codex"
+export PETA_E2E_GEMINI="$CLIENTS/node_modules/.bin/gemini"
 
 log "cargo test"
 cargo test --locked "$@"
