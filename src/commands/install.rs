@@ -461,6 +461,7 @@ fn open_vault_place() -> Result<Place, Error> {
 }
 
 pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
+    let places = Places::here().ok();
     let record_path = record_path()?;
     let mut record = Record::read(&record_path).map_err(|e| record_error(&record_path, e))?;
     let wanted = args
@@ -483,7 +484,15 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
     let mut vault: Option<Vault> = None;
     let mut left = false;
     for file in chosen {
-        eprintln!("{}: {}", file.client.title(), file.path.display());
+        // A file no client is known to keep is named by its path alone.
+        let known = places
+            .as_ref()
+            .is_none_or(|p| p.keeps(file.client, &file.path));
+        if known {
+            eprintln!("{}: {}", file.client.title(), file.path.display());
+        } else {
+            eprintln!("{}", file.path.display());
+        }
         if !file.path.exists() {
             eprintln!("  the file no longer exists; forgetting it");
             if !args.dry_run {
@@ -551,9 +560,16 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
                 }
                 Outcome::KeptSecrets(vars) => {
                     left = true;
+                    let in_vault = file
+                        .entries
+                        .iter()
+                        .filter(|e| e.name == *name)
+                        .flat_map(|e| e.secrets())
+                        .any(|(_, _, store)| store == Store::Vault);
                     eprintln!(
-                        "  keep     {name}  {} in the keyring; --restore-plaintext writes them back into the file",
-                        vars.join(", ")
+                        "  keep     {name}  {} in the {}; --restore-plaintext writes them back into the file",
+                        vars.join(", "),
+                        if in_vault { "age vault" } else { "keyring" }
                     );
                 }
             }
@@ -602,10 +618,17 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
         eprintln!("  wrote it; backup of the old file: {}", backup.display());
         if !undo.restored.is_empty() {
             eprintln!(
-                "  the keyring (or vault) still holds the values written back; `peta secret rm NAME` deletes one"
+                "  the keyring (or the age vault) still holds the values written back; `peta secret rm NAME` deletes one"
             );
         }
-        eprintln!("  next: {}", file.client.after_writing(file.scope));
+        if known {
+            eprintln!("  next: {}", file.client.after_writing(file.scope));
+        } else {
+            eprintln!(
+                "  next: restart the client that reads {} to load the change",
+                file.path.display()
+            );
+        }
     }
     if args.dry_run {
         eprintln!("dry run: nothing written");

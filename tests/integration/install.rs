@@ -626,6 +626,13 @@ fn without_a_secret_service_the_entries_without_credentials_are_still_wrapped() 
         "{}",
         stderr(&get)
     );
+    let out = m.peta(&["uninstall", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("keep     stripe  STRIPE_SECRET_KEY in the age vault"),
+        "{}",
+        stderr(&out)
+    );
     let out = m.peta(&["uninstall", "--restore-plaintext", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&at).expect("read"), original);
@@ -760,6 +767,20 @@ fn a_file_given_with_config_path_is_named_for_what_it_is() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!err.contains("Cursor"), "{err}");
     assert!(err.lines().next().expect("a line").contains(&path), "{err}");
+    let out = m.peta(&[
+        "uninstall",
+        "--config-path",
+        &path,
+        "--restore-plaintext",
+        "--yes",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("Cursor"), "{err}");
+    assert!(
+        err.contains(&format!("restart the client that reads {path}")),
+        "{err}"
+    );
 }
 
 #[test]
