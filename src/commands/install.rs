@@ -5,10 +5,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::cli::{InstallArgs, SecretsTo, UninstallArgs};
+use crate::cli::{InstallArgs, UninstallArgs};
 use crate::error::Error;
 use crate::exit_code;
 use crate::install::clients::{self, Client, Places, Scope};
+use crate::install::place::{self, Place, failed};
 use crate::install::plan::{self, Entry, Outcome, Secrets, Store, Wrapping};
 use crate::install::record::{FileRecord, Record};
 use crate::secrets::vault::Vault;
@@ -16,14 +17,6 @@ use crate::secrets::{SecretValue, keyring::Keyring};
 
 /// Larger than any client's file (Claude Code's `~/.claude.json` grows with history).
 const MAX_FILE: u64 = 64 << 20;
-
-fn failed(message: impl Into<String>, hint: impl Into<String>, code: u8) -> Error {
-    Error::Install {
-        message: message.into(),
-        hint: hint.into(),
-        code,
-    }
-}
 
 pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
     let client = args.client;
@@ -70,44 +63,12 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
     let mut place = if holders.is_empty() {
         Place::Unneeded
     } else {
-        choose_place(&args, &holders)?
+        place::choose(&args, &holders)?
     };
     let secrets = place.secrets();
     let plan = plan_with(secrets.clone(), &|name, value| place.free(name, value))?;
 
-    let width = plan
-        .wrapped
-        .iter()
-        .map(|w| w.name.chars().count())
-        .chain(plan.skipped.iter().map(|s| s.name.chars().count()))
-        .max()
-        .unwrap_or(0);
-    for w in &plan.wrapped {
-        let mut notes: Vec<String> = w
-            .moved
-            .iter()
-            .map(|m| format!("{} → {}:{}", m.var, m.store.scheme(), m.secret))
-            .collect();
-        if !w.passed.is_empty() {
-            notes.push(format!("passes on {}", w.passed.join(", ")));
-        }
-        if w.path_added {
-            notes.push("PATH captured".into());
-        }
-        if !w.added.is_empty() {
-            notes.push(format!("sets {} for peta", w.added.join(", ")));
-        }
-        if !w.forwarded.is_empty() {
-            notes.push(format!("has {} passed on", w.forwarded.join(", ")));
-        }
-        eprintln!("  wrap  {:<width$}  {}", w.name, notes.join("; "));
-        for warning in &w.warnings {
-            eprintln!("        warning: {warning}");
-        }
-    }
-    for s in &plan.skipped {
-        eprintln!("  skip  {:<width$}  {}", s.name, s.reason);
-    }
+    list(&plan);
     let stranded = match &secrets {
         Secrets::Nowhere(reason) => plan.skipped.iter().filter(|s| s.reason == *reason).count(),
         _ => 0,
@@ -120,23 +81,13 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
             exit_code::OK
         });
     }
-    let redactions: Vec<(String, String, String)> = plan
-        .wrapped
-        .iter()
-        .flat_map(|w| {
-            let moved = w.moved.iter().map(|m| (&m.var, &m.literal, &m.value));
-            let left = w.left.iter().map(|l| (&l.var, &l.literal, &l.value));
-            moved.chain(left)
-        })
-        .map(|(var, literal, value)| {
-            (
-                literal.clone(),
-                value.expose().to_owned(),
-                format!("[REDACTED:{var}]"),
-            )
-        })
-        .collect();
-    print_diff(&file, &text, &plan.text, &redactions, "after peta install")?;
+    print_diff(
+        &file,
+        &text,
+        &plan.text,
+        &redactions(&plan),
+        "after peta install",
+    )?;
     if args.dry_run {
         eprintln!("dry run: nothing written");
         if stranded > 0 {
@@ -220,6 +171,62 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
     Ok(exit_code::OK)
 }
 
+/// One line per server: wrapped (and how) or skipped (and why).
+fn list(plan: &plan::Install) {
+    let width = plan
+        .wrapped
+        .iter()
+        .map(|w| w.name.chars().count())
+        .chain(plan.skipped.iter().map(|s| s.name.chars().count()))
+        .max()
+        .unwrap_or(0);
+    for w in &plan.wrapped {
+        let mut notes: Vec<String> = w
+            .moved
+            .iter()
+            .map(|m| format!("{} → {}:{}", m.var, m.store.scheme(), m.secret))
+            .collect();
+        if !w.passed.is_empty() {
+            notes.push(format!("passes on {}", w.passed.join(", ")));
+        }
+        if w.path_added {
+            notes.push("PATH captured".into());
+        }
+        if !w.added.is_empty() {
+            notes.push(format!("sets {} for peta", w.added.join(", ")));
+        }
+        if !w.forwarded.is_empty() {
+            notes.push(format!("has {} passed on", w.forwarded.join(", ")));
+        }
+        eprintln!("  wrap  {:<width$}  {}", w.name, notes.join("; "));
+        for warning in &w.warnings {
+            eprintln!("        warning: {warning}");
+        }
+    }
+    for s in &plan.skipped {
+        eprintln!("  skip  {:<width$}  {}", s.name, s.reason);
+    }
+}
+
+/// Each credential's literal and value in the plan, with the mark that replaces it in diffs.
+fn redactions(plan: &plan::Install) -> Vec<(String, String, String)> {
+    plan.wrapped
+        .iter()
+        .flat_map(|w| {
+            let moved = w.moved.iter().map(|m| (&m.var, &m.literal, &m.value));
+            let left = w.left.iter().map(|l| (&l.var, &l.literal, &l.value));
+            moved.chain(left)
+        })
+        .map(|(var, literal, value)| {
+            (
+                literal.clone(),
+                value.expose().to_owned(),
+                format!("[REDACTED:{var}]"),
+            )
+        })
+        .collect()
+}
+
 /// The client a file is named for: the client's own file, or `None` for one given with
 /// `--config-path` that no client is known to keep.
 fn heading_client(client: Client, file: &Path, explicit: bool, places: &Places) -> Option<Client> {
@@ -270,194 +277,6 @@ fn values_here(names: &[&str]) -> Vec<(String, String)> {
             ))
         })
         .collect()
-}
-
-/// Where the credentials of this run go, opened.
-enum Place {
-    Keyring(Keyring),
-    Vault {
-        vault: Box<Vault>,
-        recipients: PathBuf,
-        path: PathBuf,
-    },
-    Leave,
-    /// No entry holds a credential.
-    Unneeded,
-    /// No store: the entries that hold a credential are skipped, for this reason.
-    Stranded(String),
-}
-
-impl Place {
-    fn secrets(&self) -> Secrets {
-        match self {
-            Place::Keyring(_) | Place::Unneeded => Secrets::Move(Store::Keyring),
-            Place::Vault { .. } => Secrets::Move(Store::Vault),
-            Place::Leave => Secrets::Leave,
-            Place::Stranded(reason) => Secrets::Nowhere(reason.clone()),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            Place::Vault { path, .. } => format!("the age vault {}", path.display()),
-            _ => "the keyring".into(),
-        }
-    }
-
-    /// Whether the store may take `name` for `value`: it is free, or holds that value.
-    fn free(&self, name: &str, value: &str) -> bool {
-        match self {
-            Place::Keyring(k) => match k.get(name) {
-                Ok(held) => held.expose() == value,
-                Err(_) => true,
-            },
-            Place::Vault { vault, .. } => match vault.get(name) {
-                Ok(held) => held.expose() == value,
-                Err(_) => true,
-            },
-            Place::Leave | Place::Unneeded | Place::Stranded(_) => true,
-        }
-    }
-
-    /// Stores each moved credential. A name already there with the same value is fine;
-    /// with another value it stops everything before the file is touched.
-    fn store(&mut self, moved: &[&plan::Moved]) -> Result<(), Error> {
-        let place = self.describe();
-        let taken = |name: &str| {
-            failed(
-                format!("{place} already holds a different {name}"),
-                format!(
-                    "nothing was changed; if the old value is stale, `peta secret rm {name}` and run again"
-                ),
-                exit_code::CHECK_FAILED,
-            )
-        };
-        match self {
-            Place::Keyring(keyring) => {
-                // The keyring's own error and fix, and that the client's file is as it was.
-                let unavailable = |f: crate::secrets::keyring::Failure| {
-                    failed(
-                        format!("keyring: {}", f.reason),
-                        format!("{}; the client's file was not changed", f.hint),
-                        exit_code::FAILED,
-                    )
-                };
-                for m in moved {
-                    match keyring.get(&m.secret) {
-                        Ok(existing) if existing.expose() == m.value.expose() => continue,
-                        Ok(_) => return Err(taken(&m.secret)),
-                        Err(f) if f.missing => {}
-                        Err(f) => return Err(unavailable(f)),
-                    }
-                    keyring.set(&m.secret, &m.value).map_err(unavailable)?;
-                }
-                Ok(())
-            }
-            Place::Vault {
-                vault, recipients, ..
-            } => {
-                let mut changed = false;
-                for m in moved {
-                    match vault.get(&m.secret) {
-                        Ok(existing) if existing.expose() == m.value.expose() => continue,
-                        Ok(_) => return Err(taken(&m.secret)),
-                        Err(_) => {}
-                    }
-                    vault.set(&m.secret, m.value.clone());
-                    changed = true;
-                }
-                if changed {
-                    vault.save(recipients).map_err(|e| {
-                        failed(
-                            format!("vault: {e}"),
-                            format!("{}; the client's file was not changed", e.hint()),
-                            exit_code::FAILED,
-                        )
-                    })?;
-                }
-                Ok(())
-            }
-            Place::Leave | Place::Unneeded | Place::Stranded(_) => Ok(()),
-        }
-    }
-}
-
-/// Settles where the credentials of `holders` go: what `--secrets` says, else the keyring,
-/// and where there is none, the person's choice (or, with --yes or --dry-run, nowhere).
-fn choose_place(args: &InstallArgs, holders: &[&str]) -> Result<Place, Error> {
-    match args.secrets {
-        Some(SecretsTo::Leave) => return Ok(Place::Leave),
-        Some(SecretsTo::Vault) => return open_vault_place(),
-        Some(SecretsTo::Keyring) | None => {}
-    }
-    let failure = match probe_keyring() {
-        Ok(keyring) => return Ok(Place::Keyring(keyring)),
-        Err(f) => f,
-    };
-    if args.secrets == Some(SecretsTo::Keyring) {
-        return Err(failed(
-            format!("keyring: {}", failure.reason),
-            format!(
-                "{}; or run again with --secrets vault (the age vault) or --secrets leave (the values stay in the file); the client's file was not changed",
-                failure.hint
-            ),
-            exit_code::FAILED,
-        ));
-    }
-    eprintln!("no keyring here: {}", failure.reason);
-    let stranded = Place::Stranded(
-        "it holds a credential and there is no keyring here: --secrets vault or --secrets leave"
-            .into(),
-    );
-    let term = if args.yes || args.dry_run {
-        None
-    } else {
-        crate::tty::open()
-    };
-    let Some(term) = term else {
-        return Ok(stranded);
-    };
-    let vault = open_vault_place();
-    let offer = match &vault {
-        Ok(place) => format!("  v  into {}\n", place.describe()),
-        Err(e) => format!("  (the age vault is not ready: {e}; `peta vault init` sets it up)\n"),
-    };
-    crate::tty::flush_input(&term);
-    let question = format!(
-        "The credentials of {} have no keyring to go into.\n{offer}  l  leave them in the file, as plain text\n  s  skip those servers (the others are wrapped)\nChoice [s]: ",
-        holders.join(", ")
-    );
-    let answer = term
-        .write_str(&question)
-        .and_then(|()| term.read_line())
-        .map_err(|e| Error::io("cannot read the answer from the terminal", e))?;
-    Ok(match answer.trim().to_ascii_lowercase().as_str() {
-        "v" | "vault" if vault.is_ok() => vault?,
-        "l" | "leave" => Place::Leave,
-        _ => stranded,
-    })
-}
-
-/// The keyring, if one answers: connecting is not enough, a read must come back.
-fn probe_keyring() -> Result<Keyring, crate::secrets::keyring::Failure> {
-    let keyring = Keyring::open()?;
-    // A name no peta secret can have (they have no spaces).
-    match keyring.get("peta install probe") {
-        Ok(_) => Ok(keyring),
-        Err(f) if f.missing => Ok(keyring),
-        Err(f) => Err(f),
-    }
-}
-
-/// The age vault of peta's configuration, opened.
-fn open_vault_place() -> Result<Place, Error> {
-    let config = crate::config::load(None)?;
-    let vault = crate::commands::secret::open_vault(&config)?;
-    Ok(Place::Vault {
-        vault: Box::new(vault),
-        recipients: config.vault.recipients_path(),
-        path: config.vault.path.clone(),
-    })
 }
 
 pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {

@@ -647,7 +647,13 @@ fn without_a_secret_service_the_entries_without_credentials_are_still_wrapped() 
         "--yes",
     ]);
     assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
-    assert!(stderr(&out).contains("hint: "), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    snapshot(
+        "error-install-no-keyring.txt",
+        &stderr(&out)
+            .replace(&m.home.path().display().to_string(), "[HOME]")
+            .replace(&m.runtime.path().display().to_string(), "[RUNTIME]"),
+    );
     assert_eq!(std::fs::read_to_string(&at).expect("read"), original);
 }
 
@@ -749,6 +755,10 @@ fn a_file_given_with_config_path_is_named_for_what_it_is() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("Gemini CLI"), "{err}");
     assert!(err.contains("--client gemini"), "{err}");
+    snapshot(
+        "error-install-other-client.txt",
+        &err.replace(&m.home().display().to_string(), "[HOME]"),
+    );
     assert_eq!(std::fs::read_to_string(&gemini).expect("read"), text);
 
     // A file no client is known to keep: named by its path, not as Cursor's.
