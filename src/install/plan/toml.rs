@@ -86,8 +86,8 @@ fn string_value(text: &str) -> Value {
 
 fn parse(text: &str) -> Result<Document<&str>, String> {
     Document::parse(text).map_err(|e| {
-        let at = e.span().map_or(0, |s| s.start).min(text.len());
-        let before = &text[..at];
+        let at = e.span().map_or(0, |s| s.start);
+        let before = text.get(..at).unwrap_or(text);
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         format!("line {line}, column {column}: {}", e.message())
