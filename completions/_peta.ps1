@@ -349,8 +349,9 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
         }
         'peta;install' {
             [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'The client whose servers to wrap')
-            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Whose servers: the person''s (user), this project''s shared file (project: .mcp.json, .cursor/mcp.json, .vscode/mcp.json), or Claude Code''s entries for this directory in ~/.claude.json (local)')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Whose servers: the person''s (user), this project''s shared file (project: .mcp.json, .cursor/mcp.json, .vscode/mcp.json, .codex/config.toml, .gemini/settings.json), or Claude Code''s entries for this directory in ~/.claude.json (local)')
             [CompletionResult]::new('--config-path', '--config-path', [CompletionResultType]::ParameterName, 'The client''s file, where it is not in the usual place')
+            [CompletionResult]::new('--secrets', '--secrets', [CompletionResultType]::ParameterName, 'Where credentials found in entries go: the OS keyring, the age vault (`peta vault init` creates it), or nowhere (they stay in the file, with a warning each) [default: the keyring; where there is none, peta asks, or with --yes skips the entries that hold one]')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change, and change nothing')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Write without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Write without asking')
@@ -364,7 +365,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Only this client''s files [default: every file peta installed into]')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Only this scope''s files')
             [CompletionResult]::new('--config-path', '--config-path', [CompletionResultType]::ParameterName, 'Only this file')
-            [CompletionResult]::new('--restore-plaintext', '--restore-plaintext', [CompletionResultType]::ParameterName, 'Write the credentials peta moved into the keyring back into the file as plain text')
+            [CompletionResult]::new('--restore-plaintext', '--restore-plaintext', [CompletionResultType]::ParameterName, 'Write the credentials peta moved into the keyring (or the age vault) back into the file as plain text')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change, and change nothing')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Write without asking')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Write without asking')

@@ -1479,14 +1479,14 @@ _peta() {
             return 0
             ;;
         peta__subcmd__install)
-            opts="-y -h -V --client --scope --config-path --dry-run --yes --help --version"
+            opts="-y -h -V --client --scope --config-path --secrets --dry-run --yes --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --client)
-                    COMPREPLY=($(compgen -W "claude-desktop claude-code cursor vscode windsurf" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "claude-desktop claude-code cursor vscode windsurf codex gemini" -- "${cur}"))
                     return 0
                     ;;
                 --scope)
@@ -1495,6 +1495,10 @@ _peta() {
                     ;;
                 --config-path)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secrets)
+                    COMPREPLY=($(compgen -W "keyring vault leave" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2064,7 +2068,7 @@ _peta() {
             fi
             case "${prev}" in
                 --client)
-                    COMPREPLY=($(compgen -W "claude-desktop claude-code cursor vscode windsurf" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "claude-desktop claude-code cursor vscode windsurf codex gemini" -- "${cur}"))
                     return 0
                     ;;
                 --scope)

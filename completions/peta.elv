@@ -300,8 +300,9 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;install'= {
             cand --client 'The client whose servers to wrap'
-            cand --scope 'Whose servers: the person''s (user), this project''s shared file (project: .mcp.json, .cursor/mcp.json, .vscode/mcp.json), or Claude Code''s entries for this directory in ~/.claude.json (local)'
+            cand --scope 'Whose servers: the person''s (user), this project''s shared file (project: .mcp.json, .cursor/mcp.json, .vscode/mcp.json, .codex/config.toml, .gemini/settings.json), or Claude Code''s entries for this directory in ~/.claude.json (local)'
             cand --config-path 'The client''s file, where it is not in the usual place'
+            cand --secrets 'Where credentials found in entries go: the OS keyring, the age vault (`peta vault init` creates it), or nowhere (they stay in the file, with a warning each) [default: the keyring; where there is none, peta asks, or with --yes skips the entries that hold one]'
             cand --dry-run 'Show what would change, and change nothing'
             cand -y 'Write without asking'
             cand --yes 'Write without asking'
@@ -314,7 +315,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand --client 'Only this client''s files [default: every file peta installed into]'
             cand --scope 'Only this scope''s files'
             cand --config-path 'Only this file'
-            cand --restore-plaintext 'Write the credentials peta moved into the keyring back into the file as plain text'
+            cand --restore-plaintext 'Write the credentials peta moved into the keyring (or the age vault) back into the file as plain text'
             cand --dry-run 'Show what would change, and change nothing'
             cand -y 'Write without asking'
             cand --yes 'Write without asking'

@@ -159,11 +159,16 @@ complete -c peta -n "__fish_peta_using_subcommand install" -l client -d 'The cli
 claude-code\t''
 cursor\t''
 vscode\t''
-windsurf\t''"
-complete -c peta -n "__fish_peta_using_subcommand install" -l scope -d 'Whose servers: the person\'s (user), this project\'s shared file (project: .mcp.json, .cursor/mcp.json, .vscode/mcp.json), or Claude Code\'s entries for this directory in ~/.claude.json (local)' -r -f -a "user\t''
+windsurf\t''
+codex\t''
+gemini\t''"
+complete -c peta -n "__fish_peta_using_subcommand install" -l scope -d 'Whose servers: the person\'s (user), this project\'s shared file (project: .mcp.json, .cursor/mcp.json, .vscode/mcp.json, .codex/config.toml, .gemini/settings.json), or Claude Code\'s entries for this directory in ~/.claude.json (local)' -r -f -a "user\t''
 project\t''
 local\t''"
 complete -c peta -n "__fish_peta_using_subcommand install" -l config-path -d 'The client\'s file, where it is not in the usual place' -r -F
+complete -c peta -n "__fish_peta_using_subcommand install" -l secrets -d 'Where credentials found in entries go: the OS keyring, the age vault (`peta vault init` creates it), or nowhere (they stay in the file, with a warning each) [default: the keyring; where there is none, peta asks, or with --yes skips the entries that hold one]' -r -f -a "keyring\t''
+vault\t''
+leave\t''"
 complete -c peta -n "__fish_peta_using_subcommand install" -l dry-run -d 'Show what would change, and change nothing'
 complete -c peta -n "__fish_peta_using_subcommand install" -s y -l yes -d 'Write without asking'
 complete -c peta -n "__fish_peta_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -172,12 +177,14 @@ complete -c peta -n "__fish_peta_using_subcommand uninstall" -l client -d 'Only 
 claude-code\t''
 cursor\t''
 vscode\t''
-windsurf\t''"
+windsurf\t''
+codex\t''
+gemini\t''"
 complete -c peta -n "__fish_peta_using_subcommand uninstall" -l scope -d 'Only this scope\'s files' -r -f -a "user\t''
 project\t''
 local\t''"
 complete -c peta -n "__fish_peta_using_subcommand uninstall" -l config-path -d 'Only this file' -r -F
-complete -c peta -n "__fish_peta_using_subcommand uninstall" -l restore-plaintext -d 'Write the credentials peta moved into the keyring back into the file as plain text'
+complete -c peta -n "__fish_peta_using_subcommand uninstall" -l restore-plaintext -d 'Write the credentials peta moved into the keyring (or the age vault) back into the file as plain text'
 complete -c peta -n "__fish_peta_using_subcommand uninstall" -l dry-run -d 'Show what would change, and change nothing'
 complete -c peta -n "__fish_peta_using_subcommand uninstall" -s y -l yes -d 'Write without asking'
 complete -c peta -n "__fish_peta_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -97,5 +97,29 @@ export PETA_E2E_KEYRING="$(command -v gnome-keyring-daemon)"
 export PETA_E2E_REQUIRED=1
 unset PETA_CONFIG PETA_LOG
 
+# Real MCP clients, for their own health checks of the servers `peta install` wrapped
+# (`claude mcp list`, `gemini mcp list`, Codex's app server; no model, no login): Codex and
+# Gemini CLI from npm into .e2e/clients, one package.json, one package at a time so other
+# clients can join the directory; Claude Code too unless it is installed above.
+CODEX_VERSION="0.171.0"
+GEMINI_CLI_VERSION="0.61.0"
+CLIENTS="$E2E/clients"
+npm_clients=("@openai/codex@$CODEX_VERSION" "@google/gemini-cli@$GEMINI_CLI_VERSION")
+if [ -z "${PETA_E2E_CLAUDE:-}" ]; then
+    npm_clients+=("@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION:-2.1.328}")
+    export PETA_E2E_CLAUDE="$CLIENTS/node_modules/.bin/claude"
+fi
+npm_client_at() { node -p "require('$CLIENTS/node_modules/$1/package.json').version" 2>/dev/null; }
+for pinned in "${npm_clients[@]}"; do
+    if [ "$(npm_client_at "${pinned%@*}")" != "${pinned##*@}" ]; then
+        log "installing $pinned into .e2e/clients"
+        mkdir -p "$CLIENTS"
+        [ -f "$CLIENTS/package.json" ] || echo '{"private":true}' > "$CLIENTS/package.json"
+        (cd "$CLIENTS" && npm install --silent --no-audit --no-fund --save-exact "$pinned")
+    fi
+done
+export PETA_E2E_CODEX="$CLIENTS/node_modules/.bin/codex"
+export PETA_E2E_GEMINI="$CLIENTS/node_modules/.bin/gemini"
+
 log "cargo test"
 cargo test --locked "$@"

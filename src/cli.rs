@@ -48,9 +48,11 @@ pub enum Command {
     /// Finds the client's file (or takes --config-path), and for each server the client starts
     /// itself (stdio) that does not run through peta yet: the command becomes this peta with
     /// `run --server NAME -- <the original command>`, so the entry keeps its name; the PATH of
-    /// this shell is captured for clients started from a desktop; env values that look like
-    /// credentials move into the OS keyring and the entry refers to them. HTTP/SSE servers are
-    /// listed as skipped.
+    /// this shell is captured for clients started from a desktop (Claude Desktop, Cursor, VS
+    /// Code, Windsurf); env values that look like credentials move into the OS keyring (or, with
+    /// --secrets, the age vault) and the entry refers to them. Codex entries also get the
+    /// variables Codex does not pass on that peta reads (PETA_CONFIG, XDG_RUNTIME_DIR,
+    /// XDG_STATE_HOME, XDG_CONFIG_HOME, as set here). HTTP/SSE servers are listed as skipped.
     ///
     /// Shows what changes (credentials redacted) and asks before writing; keeps a timestamped
     /// backup of the file in peta's state directory, replaces the file atomically and records
@@ -60,7 +62,8 @@ pub enum Command {
     ///
     /// An entry is restored byte for byte only while it is still exactly what peta wrote; one
     /// changed since is left alone, with the reason. Entries whose credentials were moved into
-    /// the keyring stay wrapped unless --restore-plaintext writes the values back into the file.
+    /// the keyring (or the age vault) stay wrapped unless --restore-plaintext writes the values
+    /// back into the file.
     ///
     /// Exits 1 when some entry was left as it is.
     Uninstall(UninstallArgs),
@@ -117,6 +120,8 @@ pub enum Client {
     Cursor,
     Vscode,
     Windsurf,
+    Codex,
+    Gemini,
 }
 
 /// Whose servers: the person's (user), one project's shared file (project), or Claude Code's
@@ -137,19 +142,33 @@ pub struct InstallArgs {
     #[arg(long, value_enum)]
     pub client: Client,
     /// Whose servers: the person's (user), this project's shared file (project: .mcp.json,
-    /// .cursor/mcp.json, .vscode/mcp.json), or Claude Code's entries for this directory in
-    /// ~/.claude.json (local).
+    /// .cursor/mcp.json, .vscode/mcp.json, .codex/config.toml, .gemini/settings.json), or Claude
+    /// Code's entries for this directory in ~/.claude.json (local).
     #[arg(long, value_enum, default_value = "user")]
     pub scope: Scope,
     /// The client's file, where it is not in the usual place.
     #[arg(long, value_name = "FILE")]
     pub config_path: Option<PathBuf>,
+    /// Where credentials found in entries go: the OS keyring, the age vault (`peta vault
+    /// init` creates it), or nowhere (they stay in the file, with a warning each)
+    /// [default: the keyring; where there is none, peta asks, or with --yes skips the entries
+    /// that hold one].
+    #[arg(long, value_enum, value_name = "WHERE")]
+    pub secrets: Option<SecretsTo>,
     /// Show what would change, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Write without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+}
+
+/// Where `peta install` puts the credentials it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SecretsTo {
+    Keyring,
+    Vault,
+    Leave,
 }
 
 #[derive(Debug, clap::Args)]
@@ -163,7 +182,8 @@ pub struct UninstallArgs {
     /// Only this file.
     #[arg(long, value_name = "FILE")]
     pub config_path: Option<PathBuf>,
-    /// Write the credentials peta moved into the keyring back into the file as plain text.
+    /// Write the credentials peta moved into the keyring (or the age vault) back into the file
+    /// as plain text.
     #[arg(long)]
     pub restore_plaintext: bool,
     /// Show what would change, and change nothing.

@@ -7,6 +7,7 @@
 //! |        | the call would be asked about or denied; `peta approve ID --answer`:    |
 //! |        | no running session has that request waiting, or it was decided already  |
 //! |        | `peta tools diff/approve/reset`: no such change, tool or server         |
+//! |        | `peta install` / `uninstall`: an entry was left as it is                |
 //! | 2      | the command line is wrong (clap's usage errors)                         |
 //! | 78     | the configuration is wrong (sysexits' EX_CONFIG)                        |
 //! | 125    | peta itself failed (I/O, the demo failed, an internal error)            |

@@ -1,5 +1,6 @@
-//! `peta install` / `peta uninstall`: find the client's file, show what changes, ask, keep a
-//! backup, move credentials into the keyring, write the file atomically, and record it.
+//! `peta install` / `peta uninstall`: find the client's file, settle where credentials go,
+//! show what changes, ask, keep a backup, move the credentials, write the file atomically,
+//! and record it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,97 +9,92 @@ use crate::cli::{InstallArgs, UninstallArgs};
 use crate::error::Error;
 use crate::exit_code;
 use crate::install::clients::{self, Client, Places, Scope};
-use crate::install::plan::{self, Entry, Outcome, Wrapping};
+use crate::install::place::{self, Place, failed};
+use crate::install::plan::{self, Entry, Outcome, Secrets, Store, Wrapping};
 use crate::install::record::{FileRecord, Record};
+use crate::secrets::vault::Vault;
 use crate::secrets::{SecretValue, keyring::Keyring};
 
 /// Larger than any client's file (Claude Code's `~/.claude.json` grows with history).
 const MAX_FILE: u64 = 64 << 20;
 
-fn failed(message: impl Into<String>, hint: impl Into<String>, code: u8) -> Error {
-    Error::Install {
-        message: message.into(),
-        hint: hint.into(),
-        code,
-    }
-}
-
 pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
+    let client = args.client;
     let places = Places::here().map_err(|e| Error::io("cannot read the current directory", e))?;
-    let file = locate(
-        args.client,
-        args.scope,
-        args.config_path.as_deref(),
-        &places,
-    )?;
-    let servers_path = clients::servers_path(args.client, args.scope, &places.project);
+    let file = locate(client, args.scope, args.config_path.as_deref(), &places)?;
+    let heading = heading(client, &file, args.config_path.is_some(), &places)?;
+    let servers_path = clients::servers_path(client, args.scope, &places.project);
+    let format = client.format();
     let (real, text) = read(&file)?;
     let peta = peta_path()?;
-    let path = captured_path();
-    // Opened at the first credential found; a keyring that does not answer is reported when
-    // the credentials are stored.
-    let keyring: std::cell::OnceCell<Option<Keyring>> = std::cell::OnceCell::new();
-    let free = |name: &str, value: &str| match keyring.get_or_init(|| Keyring::open().ok()) {
-        Some(k) => match k.get(name) {
-            Ok(held) => held.expose() == value,
-            Err(_) => true,
-        },
-        None => true,
+    let path = if client.is_desktop_app() {
+        captured_path()
+    } else {
+        None
     };
-    let wrapping = Wrapping {
-        peta: &peta,
-        path: path.as_deref(),
-        free: &free,
+    let add_env = values_here(client.dropped_vars());
+    let forward: Vec<String> = client
+        .forwarded_vars()
+        .iter()
+        .filter(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
+        .map(|k| (*k).to_owned())
+        .collect();
+    let plan_with = |secrets: Secrets, free: &dyn Fn(&str, &str) -> bool| {
+        let wrapping = Wrapping {
+            peta: &peta,
+            path: path.as_deref(),
+            secrets,
+            free,
+            add_env: &add_env,
+            forward: &forward,
+        };
+        plan::install(&text, format, &servers_path, &wrapping).map_err(|e| unreadable(&file, e))
     };
-    let plan = plan::install(&text, &servers_path, &wrapping).map_err(|e| unreadable(&file, e))?;
 
-    eprintln!("{}: {}", args.client.title(), file.display());
-    let width = plan
+    // Where credentials go is settled before anything is shown or stored.
+    let first = plan_with(Secrets::Move(Store::Keyring), &|_, _| true)?;
+    eprintln!("{heading}");
+    let holders: Vec<&str> = first
         .wrapped
         .iter()
-        .map(|w| w.name.chars().count())
-        .chain(plan.skipped.iter().map(|s| s.name.chars().count()))
-        .max()
-        .unwrap_or(0);
-    for w in &plan.wrapped {
-        let mut notes: Vec<String> = w
-            .moved
-            .iter()
-            .map(|m| format!("{} → keyring:{}", m.var, m.secret))
-            .collect();
-        if !w.passed.is_empty() {
-            notes.push(format!("passes on {}", w.passed.join(", ")));
-        }
-        if w.path_added {
-            notes.push("PATH captured".into());
-        }
-        eprintln!("  wrap  {:<width$}  {}", w.name, notes.join("; "));
-        for warning in &w.warnings {
-            eprintln!("        warning: {warning}");
-        }
-    }
-    for s in &plan.skipped {
-        eprintln!("  skip  {:<width$}  {}", s.name, s.reason);
-    }
+        .filter(|w| !w.moved.is_empty())
+        .map(|w| w.name.as_str())
+        .collect();
+    let mut place = if holders.is_empty() {
+        Place::Unneeded
+    } else {
+        place::choose(&args, &holders)?
+    };
+    let secrets = place.secrets();
+    let plan = plan_with(secrets.clone(), &|name, value| place.free(name, value))?;
+
+    list(&plan);
+    let stranded = match &secrets {
+        Secrets::Nowhere(reason) => plan.skipped.iter().filter(|s| s.reason == *reason).count(),
+        _ => 0,
+    };
     if plan.wrapped.is_empty() {
         eprintln!("nothing to change");
-        return Ok(exit_code::OK);
+        return Ok(if stranded > 0 && !args.dry_run {
+            exit_code::CHECK_FAILED
+        } else {
+            exit_code::OK
+        });
     }
-    let redactions: Vec<(String, String, String)> = plan
-        .wrapped
-        .iter()
-        .flat_map(|w| &w.moved)
-        .map(|m| {
-            (
-                m.literal.clone(),
-                m.value.expose().to_owned(),
-                format!("[REDACTED:{}]", m.var),
-            )
-        })
-        .collect();
-    print_diff(&file, &text, &plan.text, &redactions, "after peta install")?;
+    print_diff(
+        &file,
+        &text,
+        &plan.text,
+        &redactions(&plan),
+        "after peta install",
+    )?;
     if args.dry_run {
         eprintln!("dry run: nothing written");
+        if stranded > 0 {
+            eprintln!(
+                "{stranded} server(s) would be left as they are: they hold credentials and there is no keyring here; with --secrets vault the credentials go into the age vault, with --secrets leave they stay in the file"
+            );
+        }
         return Ok(exit_code::OK);
     }
     if !args.yes && !confirm(&format!("Write {}?", file.display()))? {
@@ -108,7 +104,7 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
 
     let moved: Vec<&plan::Moved> = plan.wrapped.iter().flat_map(|w| &w.moved).collect();
     if !moved.is_empty() {
-        store_secrets(&moved)?;
+        place.store(&moved)?;
     }
     let record_path = record_path()?;
     let mut record = Record::read(&record_path).map_err(|e| record_error(&record_path, e))?;
@@ -116,12 +112,12 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
     let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
     record.add(FileRecord {
         path: real.clone(),
-        client: args.client,
+        client,
         scope: args.scope,
         servers_path: servers_path.clone(),
         entries,
     });
-    let backup = backup(&record_path, args.client, &real, &text)?;
+    let backup = backup(&record_path, client, &real, &text)?;
     // The record first: a file peta changed without a record could not be undone.
     record
         .write(&record_path)
@@ -138,24 +134,153 @@ pub(crate) fn install(args: InstallArgs) -> Result<u8, Error> {
     );
     if !moved.is_empty() {
         eprintln!(
-            "moved {} credential(s) into the keyring; `peta secret list` shows them",
-            moved.len()
+            "moved {} credential(s) into {}; `peta secret list` shows them",
+            moved.len(),
+            place.describe()
         );
     }
+    let plaintext = plan
+        .wrapped
+        .iter()
+        .any(|w| !w.moved.is_empty() || !w.left.is_empty());
     eprintln!(
         "backup of the old file: {}{}",
         backup.display(),
-        if moved.is_empty() {
-            ""
-        } else {
+        if plaintext {
             " (it holds the old plaintext values: delete it once the client works)"
+        } else {
+            ""
         }
     );
-    eprintln!("next: {}", args.client.after_writing(args.scope));
+    eprintln!(
+        "next: {}",
+        match heading_client(client, &file, args.config_path.is_some(), &places) {
+            Some(c) => c.after_writing(args.scope).to_owned(),
+            None => format!(
+                "restart the client that reads {} to load the change",
+                file.display()
+            ),
+        }
+    );
+    if stranded > 0 {
+        eprintln!(
+            "left {stranded} server(s) as they were: they hold credentials and there is no keyring here; run again with --secrets vault or --secrets leave"
+        );
+        return Ok(exit_code::CHECK_FAILED);
+    }
     Ok(exit_code::OK)
 }
 
+/// One line per server: wrapped (and how) or skipped (and why).
+fn list(plan: &plan::Install) {
+    let width = plan
+        .wrapped
+        .iter()
+        .map(|w| w.name.chars().count())
+        .chain(plan.skipped.iter().map(|s| s.name.chars().count()))
+        .max()
+        .unwrap_or(0);
+    for w in &plan.wrapped {
+        let mut notes: Vec<String> = w
+            .moved
+            .iter()
+            .map(|m| format!("{} → {}:{}", m.var, m.store.scheme(), m.secret))
+            .collect();
+        if !w.passed.is_empty() {
+            notes.push(format!("passes on {}", w.passed.join(", ")));
+        }
+        if w.path_added {
+            notes.push("PATH captured".into());
+        }
+        if !w.added.is_empty() {
+            notes.push(format!("sets {} for peta", w.added.join(", ")));
+        }
+        if !w.forwarded.is_empty() {
+            notes.push(format!("has {} passed on", w.forwarded.join(", ")));
+        }
+        eprintln!("  wrap  {:<width$}  {}", w.name, notes.join("; "));
+        for warning in &w.warnings {
+            eprintln!("        warning: {warning}");
+        }
+    }
+    for s in &plan.skipped {
+        eprintln!("  skip  {:<width$}  {}", s.name, s.reason);
+    }
+}
+
+/// Each credential's literal and value in the plan, with the mark that replaces it in diffs.
+fn redactions(plan: &plan::Install) -> Vec<(String, String, String)> {
+    plan.wrapped
+        .iter()
+        .flat_map(|w| {
+            let moved = w.moved.iter().map(|m| (&m.var, &m.literal, &m.value));
+            let left = w.left.iter().map(|l| (&l.var, &l.literal, &l.value));
+            moved.chain(left)
+        })
+        .map(|(var, literal, value)| {
+            (
+                literal.clone(),
+                value.expose().to_owned(),
+                format!("[REDACTED:{var}]"),
+            )
+        })
+        .collect()
+}
+
+/// The client a file is named for: the client's own file, or `None` for one given with
+/// `--config-path` that no client is known to keep.
+fn heading_client(client: Client, file: &Path, explicit: bool, places: &Places) -> Option<Client> {
+    (!explicit || places.keeps(client, file)).then_some(client)
+}
+
+/// The first line: whose file this is. A file given with `--config-path` that another
+/// client keeps is refused (its format and needs are that client's); one no client is known
+/// to keep is named by its path.
+fn heading(client: Client, file: &Path, explicit: bool, places: &Places) -> Result<String, Error> {
+    if heading_client(client, file, explicit, places).is_some() {
+        return Ok(format!("{}: {}", client.title(), file.display()));
+    }
+    if let Some(other) = places.owner(file) {
+        return Err(failed(
+            format!(
+                "{} is {}'s file, not {}'s",
+                file.display(),
+                other.title(),
+                client.title()
+            ),
+            format!("use --client {}", other.name()),
+            exit_code::USAGE,
+        ));
+    }
+    let key = clients::servers_path(client, Scope::User, &places.project).join(".");
+    Ok(format!("{}: servers under \"{key}\"", file.display()))
+}
+
+/// The values here of the variables named, for writing into entries: absolute paths only,
+/// as the client starts servers in a directory of its own choosing.
+fn values_here(names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let value = PathBuf::from(std::env::var_os(name).filter(|v| !v.is_empty())?);
+            let value = if value.is_absolute() {
+                value
+            } else if *name == "PETA_CONFIG" {
+                std::env::current_dir().ok()?.join(value)
+            } else {
+                // The XDG base directory spec says to ignore a relative path.
+                return None;
+            };
+            Some((
+                (*name).to_owned(),
+                value.into_os_string().into_string().ok()?,
+            ))
+        })
+        .collect()
+}
+
 pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
+    let places = Places::here().ok();
     let record_path = record_path()?;
     let mut record = Record::read(&record_path).map_err(|e| record_error(&record_path, e))?;
     let wanted = args
@@ -175,9 +300,18 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
         return Ok(exit_code::OK);
     }
     let mut keyring: Option<Keyring> = None;
+    let mut vault: Option<Vault> = None;
     let mut left = false;
     for file in chosen {
-        eprintln!("{}: {}", file.client.title(), file.path.display());
+        // A file no client is known to keep is named by its path alone.
+        let known = places
+            .as_ref()
+            .is_none_or(|p| p.keeps(file.client, &file.path));
+        if known {
+            eprintln!("{}: {}", file.client.title(), file.path.display());
+        } else {
+            eprintln!("{}", file.path.display());
+        }
         if !file.path.exists() {
             eprintln!("  the file no longer exists; forgetting it");
             if !args.dry_run {
@@ -190,17 +324,35 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
             continue;
         }
         let (_, text) = read(&file.path)?;
-        let mut reveal = |name: &str| -> Result<SecretValue, String> {
-            if keyring.is_none() {
-                keyring = Some(Keyring::open().map_err(|f| format!("{} ({})", f.reason, f.hint))?);
+        let mut reveal = |name: &str, store: Store| -> Result<SecretValue, String> {
+            match store {
+                Store::Keyring => {
+                    if keyring.is_none() {
+                        keyring = Some(
+                            Keyring::open().map_err(|f| format!("{} ({})", f.reason, f.hint))?,
+                        );
+                    }
+                    let keyring = keyring.as_ref().expect("opened above");
+                    keyring
+                        .get(name)
+                        .map_err(|f| format!("keyring:{name}: {}", f.reason))
+                }
+                Store::Vault => {
+                    if vault.is_none() {
+                        let config = crate::config::load(None).map_err(|e| e.to_string())?;
+                        vault = Some(
+                            crate::commands::secret::open_vault(&config)
+                                .map_err(|e| e.to_string())?,
+                        );
+                    }
+                    let vault = vault.as_ref().expect("opened above");
+                    vault.get(name).map_err(|e| format!("age:{name}: {e}"))
+                }
             }
-            let keyring = keyring.as_ref().expect("opened above");
-            keyring
-                .get(name)
-                .map_err(|f| format!("keyring:{name}: {}", f.reason))
         };
         let undo = plan::uninstall(
             &text,
+            file.client.format(),
             &file.servers_path,
             &file.entries,
             args.restore_plaintext,
@@ -227,9 +379,16 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
                 }
                 Outcome::KeptSecrets(vars) => {
                     left = true;
+                    let in_vault = file
+                        .entries
+                        .iter()
+                        .filter(|e| e.name == *name)
+                        .flat_map(|e| e.secrets())
+                        .any(|(_, _, store)| store == Store::Vault);
                     eprintln!(
-                        "  keep     {name}  {} in the keyring; --restore-plaintext writes them back into the file",
-                        vars.join(", ")
+                        "  keep     {name}  {} in the {}; --restore-plaintext writes them back into the file",
+                        vars.join(", "),
+                        if in_vault { "age vault" } else { "keyring" }
                     );
                 }
             }
@@ -244,11 +403,14 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
             continue;
         }
         let redactions: Vec<(String, String, String)> = undo
-            .restored_literals
+            .restored
             .iter()
-            .map(|(var, literal)| {
-                let value: String = serde_json::from_str(literal).unwrap_or_default();
-                (literal.clone(), value, format!("[REDACTED:{var}]"))
+            .map(|(var, value, literal)| {
+                (
+                    literal.clone(),
+                    value.expose().to_owned(),
+                    format!("[REDACTED:{var}]"),
+                )
             })
             .collect();
         print_diff(
@@ -273,12 +435,19 @@ pub(crate) fn uninstall(args: UninstallArgs) -> Result<u8, Error> {
             .write(&record_path)
             .map_err(|e| record_error(&record_path, e))?;
         eprintln!("  wrote it; backup of the old file: {}", backup.display());
-        if !undo.restored_literals.is_empty() {
+        if !undo.restored.is_empty() {
             eprintln!(
-                "  the keyring still holds the values written back; `peta secret rm NAME` deletes one"
+                "  the keyring (or the age vault) still holds the values written back; `peta secret rm NAME` deletes one"
             );
         }
-        eprintln!("  next: {}", file.client.after_writing(file.scope));
+        if known {
+            eprintln!("  next: {}", file.client.after_writing(file.scope));
+        } else {
+            eprintln!(
+                "  next: restart the client that reads {} to load the change",
+                file.path.display()
+            );
+        }
     }
     if args.dry_run {
         eprintln!("dry run: nothing written");
@@ -470,39 +639,6 @@ fn replace(real: &Path, before: &str, after: &str) -> Result<(), Error> {
     if let Some(mode) = mode {
         // The file keeps the permissions it had.
         let _ = std::fs::set_permissions(real, mode);
-    }
-    Ok(())
-}
-
-/// Stores each moved credential in the keyring. A name already there with the same value is
-/// fine; with another value it stops everything before the file is touched.
-fn store_secrets(moved: &[&plan::Moved]) -> Result<(), Error> {
-    // The keyring's own error and fix, and that the client's file is as it was.
-    let unavailable = |f: crate::secrets::keyring::Failure| {
-        failed(
-            format!("keyring: {}", f.reason),
-            format!("{}; the client's file was not changed", f.hint),
-            exit_code::FAILED,
-        )
-    };
-    let keyring = Keyring::open().map_err(unavailable)?;
-    for m in moved {
-        match keyring.get(&m.secret) {
-            Ok(existing) if existing.expose() == m.value.expose() => continue,
-            Ok(_) => {
-                return Err(failed(
-                    format!("the keyring already holds a different {}", m.secret),
-                    format!(
-                        "nothing was changed; if the old value is stale, `peta secret rm {}` and run again",
-                        m.secret
-                    ),
-                    exit_code::CHECK_FAILED,
-                ));
-            }
-            Err(f) if f.missing => {}
-            Err(f) => return Err(unavailable(f)),
-        }
-        keyring.set(&m.secret, &m.value).map_err(unavailable)?;
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Where each MCP client keeps its servers: the file per OS and scope, and the key inside it.
+//! Where each MCP client keeps its servers: the file per OS and scope, the key inside it, the
+//! file's syntax, and what the client gives the servers it starts.
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,8 @@ impl Client {
             Client::Cursor => "cursor",
             Client::Vscode => "vscode",
             Client::Windsurf => "windsurf",
+            Client::Codex => "codex",
+            Client::Gemini => "gemini",
         }
     }
 
@@ -22,6 +25,51 @@ impl Client {
             Client::Cursor => "Cursor",
             Client::Vscode => "VS Code",
             Client::Windsurf => "Windsurf",
+            Client::Codex => "Codex",
+            Client::Gemini => "Gemini CLI",
+        }
+    }
+
+    /// The syntax of the client's file.
+    pub(crate) fn format(self) -> Format {
+        match self {
+            Client::Codex => Format::Toml,
+            _ => Format::Json,
+        }
+    }
+
+    /// Whether the client is usually started from a desktop (a launcher, the Dock, a file
+    /// manager) rather than a shell: it then gives servers the session's short PATH, not the
+    /// one of the person's shell, where nvm, pyenv, mise and Homebrew put `npx` and `uvx`.
+    pub(crate) fn is_desktop_app(self) -> bool {
+        match self {
+            Client::ClaudeDesktop | Client::Cursor | Client::Vscode | Client::Windsurf => true,
+            Client::ClaudeCode | Client::Codex | Client::Gemini => false,
+        }
+    }
+
+    /// Variables peta itself reads that the client does not pass on to the servers it starts,
+    /// so `peta install` writes their values here into each entry. Codex starts servers with
+    /// a short list of its own (HOME, PATH, LANG, TERM, SHELL, the CA bundles, …).
+    pub(crate) fn dropped_vars(self) -> &'static [&'static str] {
+        match self {
+            Client::Codex => &[
+                "PETA_CONFIG",
+                "XDG_RUNTIME_DIR",
+                "XDG_STATE_HOME",
+                "XDG_CONFIG_HOME",
+            ],
+            _ => &[],
+        }
+    }
+
+    /// Variables peta needs that change with each login, so the client passes them on by
+    /// name rather than peta writing a value (Codex's `env_vars`): the session bus, which
+    /// the keyring and desktop notifications use.
+    pub(crate) fn forwarded_vars(self) -> &'static [&'static str] {
+        match self {
+            Client::Codex => &["DBUS_SESSION_BUS_ADDRESS"],
+            _ => &[],
         }
     }
 
@@ -42,14 +90,39 @@ impl Client {
                 "restart the servers from VS Code's MCP view (MCP: List Servers)"
             }
             (Client::Windsurf, _) => "refresh the servers in Windsurf's MCP settings",
+            (Client::Codex, _) => "start a new Codex session; `codex mcp list` shows the servers",
+            (Client::Gemini, _) => {
+                "restart Gemini CLI (or /mcp refresh in it); `gemini mcp list` checks each server"
+            }
         }
     }
+
+    /// Every client, for finding whose a file is.
+    pub(crate) const ALL: [Client; 7] = [
+        Client::ClaudeDesktop,
+        Client::ClaudeCode,
+        Client::Cursor,
+        Client::Vscode,
+        Client::Windsurf,
+        Client::Codex,
+        Client::Gemini,
+    ];
+}
+
+/// The syntax of a client's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// JSON, with comments and trailing commas allowed.
+    Json,
+    /// TOML (Codex).
+    Toml,
 }
 
 /// The key path, from the document's root, of the object that holds the servers.
 pub(crate) fn servers_path(client: Client, scope: Scope, project: &Path) -> Vec<String> {
     match (client, scope) {
         (Client::Vscode, _) => vec!["servers".into()],
+        (Client::Codex, _) => vec!["mcp_servers".into()],
         (Client::ClaudeCode, Scope::Local) => vec![
             "projects".into(),
             project.to_string_lossy().into_owned(),
@@ -65,6 +138,10 @@ pub(crate) struct Places {
     pub(crate) xdg_config_home: Option<PathBuf>,
     pub(crate) appdata: Option<PathBuf>,
     pub(crate) local_appdata: Option<PathBuf>,
+    /// `CODEX_HOME`: Codex's directory instead of `~/.codex`.
+    pub(crate) codex_home: Option<PathBuf>,
+    /// `GEMINI_CLI_HOME`: the home Gemini CLI puts its `.gemini` in.
+    pub(crate) gemini_home: Option<PathBuf>,
     pub(crate) project: PathBuf,
     pub(crate) os: Os,
 }
@@ -96,6 +173,8 @@ impl Places {
             xdg_config_home: var("XDG_CONFIG_HOME"),
             appdata: var("APPDATA"),
             local_appdata: var("LOCALAPPDATA"),
+            codex_home: var("CODEX_HOME"),
+            gemini_home: var("GEMINI_CLI_HOME"),
             project: std::env::current_dir()?,
             os,
         })
@@ -163,10 +242,50 @@ impl Places {
                     codeium.join("mcp_config.json"),
                 ]
             }
-            (Client::Cursor | Client::Vscode | Client::Windsurf, s) => {
+            (Client::Codex, Scope::User) => vec![match &self.codex_home {
+                Some(p) => p.join("config.toml"),
+                None => home()?.join(".codex").join("config.toml"),
+            }],
+            // Codex reads it only in a project the person trusts.
+            (Client::Codex, Scope::Project) => vec![project.join(".codex").join("config.toml")],
+            (Client::Gemini, Scope::User) => {
+                let base = match &self.gemini_home {
+                    Some(p) => p.clone(),
+                    None => home()?,
+                };
+                vec![base.join(".gemini").join("settings.json")]
+            }
+            (Client::Gemini, Scope::Project) => {
+                vec![project.join(".gemini").join("settings.json")]
+            }
+            (
+                Client::Cursor | Client::Vscode | Client::Windsurf | Client::Codex | Client::Gemini,
+                s,
+            ) => {
                 return unsupported(scope_name(s));
             }
         })
+    }
+}
+
+impl Places {
+    /// Whether `path` is one of the files `client` keeps its servers in, in any scope.
+    pub(crate) fn keeps(&self, client: Client, path: &Path) -> bool {
+        let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => a == b,
+        };
+        [Scope::User, Scope::Project, Scope::Local]
+            .iter()
+            .any(|&s| {
+                self.candidates(client, s)
+                    .is_ok_and(|files| files.iter().any(|f| same(f, path)))
+            })
+    }
+
+    /// The client whose usual file `path` is, if any.
+    pub(crate) fn owner(&self, path: &Path) -> Option<Client> {
+        Client::ALL.into_iter().find(|&c| self.keeps(c, path))
     }
 }
 
@@ -209,6 +328,8 @@ mod tests {
             xdg_config_home: None,
             appdata: Some(root.join("home/AppData/Roaming")),
             local_appdata: Some(root.join("home/AppData/Local")),
+            codex_home: None,
+            gemini_home: None,
             project: root.join("repo"),
             os,
         }

@@ -75,9 +75,7 @@ fn stderr(out: &Output) -> String {
 }
 
 /// Where each client's fixture goes, and the arguments that pick it.
-fn cases(m: &Machine) -> Vec<(&'static str, Vec<&'static str>, PathBuf)> {
-    let home = m.home();
-    let project = m.project.path();
+fn cases(home: &Path, project: &Path) -> Vec<(&'static str, Vec<&'static str>, PathBuf)> {
     vec![
         (
             "claude_desktop_config.json",
@@ -114,15 +112,36 @@ fn cases(m: &Machine) -> Vec<(&'static str, Vec<&'static str>, PathBuf)> {
             vec!["--client", "windsurf"],
             home.join(".codeium/windsurf/mcp_config.json"),
         ),
+        (
+            "codex_config.toml",
+            vec!["--client", "codex"],
+            home.join(".codex/config.toml"),
+        ),
+        (
+            "codex_config.toml",
+            vec!["--client", "codex", "--scope", "project"],
+            project.join(".codex/config.toml"),
+        ),
+        (
+            "gemini_settings.json",
+            vec!["--client", "gemini"],
+            home.join(".gemini/settings.json"),
+        ),
+        (
+            "gemini_settings.json",
+            vec!["--client", "gemini", "--scope", "project"],
+            project.join(".gemini/settings.json"),
+        ),
     ]
 }
 
 #[test]
 fn each_clients_file_is_wrapped_and_put_back_byte_for_byte() {
-    for index in 0..7 {
+    let count = cases(Path::new("/"), Path::new("/")).len();
+    for index in 0..count {
         // A fresh machine per client: the fixtures reuse server names with other tokens.
         let Some(m) = Machine::new() else { return };
-        let (name, selector, at) = cases(&m).remove(index);
+        let (name, selector, at) = cases(m.home(), m.project.path()).remove(index);
         let project = m.project.path().display().to_string();
         let original = m.place(name, &at, |t| t.replace("/home/ana/src/shop", &project));
         let args = |extra: &[&'static str]| {
@@ -468,4 +487,430 @@ fn two_clients_with_the_same_server_name_keep_both_tokens() {
         desktop_text
     );
     assert_eq!(std::fs::read_to_string(&vscode).expect("read"), vscode_text);
+}
+
+/// A machine with no Secret Service: no D-Bus session, and nothing where one would be.
+struct NoKeyring {
+    home: tempfile::TempDir,
+    state: tempfile::TempDir,
+    runtime: tempfile::TempDir,
+}
+
+impl NoKeyring {
+    fn new() -> NoKeyring {
+        NoKeyring {
+            home: tempfile::tempdir().expect("home"),
+            state: tempfile::tempdir().expect("state"),
+            runtime: tempfile::tempdir().expect("runtime"),
+        }
+    }
+
+    fn peta(&self, args: &[&str]) -> Output {
+        Command::new(peta())
+            .args(args)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .env_remove("PETA_CONFIG")
+            .env("HOME", self.home.path())
+            .env("XDG_RUNTIME_DIR", self.runtime.path())
+            .env("XDG_STATE_HOME", self.state.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("XDG_DATA_HOME", self.home.path().join(".local/share"))
+            .current_dir(self.home.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("peta")
+    }
+}
+
+#[test]
+fn without_a_secret_service_the_entries_without_credentials_are_still_wrapped() {
+    let m = NoKeyring::new();
+    let at = m.home.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(at.parent().expect("dir")).expect("mkdir");
+    let original = std::fs::read_to_string(fixture("clients/cursor_mcp.json")).expect("fixture");
+    std::fs::write(&at, &original).expect("write");
+
+    let out = m.peta(&["install", "--client", "cursor", "--yes"]);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(125), "{err}");
+    assert_eq!(out.status.code(), Some(1), "some entries were left: {err}");
+    let now = std::fs::read_to_string(&at).expect("read");
+    let json: serde_json::Value = serde_json::from_str(&now).expect("json");
+    assert_eq!(
+        json["mcpServers"]["memory"]["command"],
+        json!(peta()),
+        "the entry without a credential is wrapped\n{now}"
+    );
+    for (name, value) in [
+        ("brave-search", "BSAk3mXq9Lw2Zr8Tn5Vy7Pb4Hc6Jd1Fg0"),
+        ("stripe", "sk_live_51Hq2RtKx8Wm3Zp7Yn4Vb6Lc9Jd0Fg2Ah5Sk1Qe"),
+    ] {
+        assert_eq!(json["mcpServers"][name]["command"], json!("npx"), "{name}");
+        assert!(now.contains(value), "{name} keeps its value, unwrapped");
+        assert!(err.contains(&format!("skip  {name}")), "{err}");
+    }
+    assert!(
+        err.contains("--secrets vault") && err.contains("--secrets leave"),
+        "{err}"
+    );
+
+    // Leaving the values in the file wraps the rest, with a warning per value.
+    let out = m.peta(&[
+        "install",
+        "--client",
+        "cursor",
+        "--secrets",
+        "leave",
+        "--yes",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let now = std::fs::read_to_string(&at).expect("read");
+    let json: serde_json::Value = serde_json::from_str(&now).expect("json");
+    for name in ["brave-search", "stripe"] {
+        assert_eq!(json["mcpServers"][name]["command"], json!(peta()), "{name}");
+    }
+    assert!(now.contains("BSAk3mXq9Lw2Zr8Tn5Vy7Pb4Hc6Jd1Fg0"), "{now}");
+    assert!(
+        err.contains("BRAVE_API_KEY stays in the file as plain text")
+            && err.contains("STRIPE_SECRET_KEY stays in the file as plain text"),
+        "{err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("BSAk3mXq9Lw2Zr8"));
+    let out = m.peta(&["uninstall", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&at).expect("read"), original);
+
+    // The age vault takes them instead of the keyring.
+    let dry = m.peta(&[
+        "install",
+        "--client",
+        "cursor",
+        "--secrets",
+        "vault",
+        "--dry-run",
+    ]);
+    assert_eq!(
+        dry.status.code(),
+        Some(125),
+        "no vault yet: {}",
+        stderr(&dry)
+    );
+    assert!(stderr(&dry).contains("peta vault init"), "{}", stderr(&dry));
+    let init = m.peta(&["vault", "init"]);
+    assert_eq!(init.status.code(), Some(0), "{}", stderr(&init));
+    let out = m.peta(&[
+        "install",
+        "--client",
+        "cursor",
+        "--secrets",
+        "vault",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let now = std::fs::read_to_string(&at).expect("read");
+    assert!(
+        now.contains("BRAVE_API_KEY=age:brave-search.BRAVE_API_KEY"),
+        "{now}"
+    );
+    assert!(!now.contains("BSAk3mXq9Lw2Zr8") && !now.contains("sk_live_"));
+    let get = m.peta(&[
+        "secret",
+        "get",
+        "--vault",
+        "stripe.STRIPE_SECRET_KEY",
+        "--reveal",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&get.stdout).starts_with("sk_live_51Hq2RtKx8"),
+        "{}",
+        stderr(&get)
+    );
+    let out = m.peta(&["uninstall", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("keep     stripe  STRIPE_SECRET_KEY in the age vault"),
+        "{}",
+        stderr(&out)
+    );
+    let out = m.peta(&["uninstall", "--restore-plaintext", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&at).expect("read"), original);
+
+    // Asking for the keyring by name, where there is none, changes nothing.
+    let out = m.peta(&[
+        "install",
+        "--client",
+        "cursor",
+        "--secrets",
+        "keyring",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    snapshot(
+        "error-install-no-keyring.txt",
+        &stderr(&out)
+            .replace(&m.home.path().display().to_string(), "[HOME]")
+            .replace(&m.runtime.path().display().to_string(), "[RUNTIME]"),
+    );
+    assert_eq!(std::fs::read_to_string(&at).expect("read"), original);
+}
+
+/// The `--env PATH=…` peta install adds to a wrapped entry, if any.
+fn captured_path(args: &serde_json::Value) -> Option<String> {
+    args.as_array()
+        .expect("args")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .find_map(|a| a.strip_prefix("PATH=").map(str::to_owned))
+}
+
+#[test]
+fn path_is_captured_only_for_clients_started_from_a_desktop() {
+    let Some(m) = Machine::new() else { return };
+    let project = m.project.path().display().to_string();
+    for (fixture_name, selector, at, from_desktop) in [
+        (
+            "claude_desktop_config.json",
+            &["--client", "claude-desktop"][..],
+            m.home().join(".config/Claude/claude_desktop_config.json"),
+            true,
+        ),
+        (
+            "cursor_mcp.json",
+            &["--client", "cursor"][..],
+            m.home().join(".cursor/mcp.json"),
+            true,
+        ),
+        (
+            "mcp.json",
+            &["--client", "claude-code", "--scope", "project"][..],
+            m.project.path().join(".mcp.json"),
+            false,
+        ),
+        (
+            "gemini_settings.json",
+            &["--client", "gemini"][..],
+            m.home().join(".gemini/settings.json"),
+            false,
+        ),
+    ] {
+        m.place(fixture_name, &at, |t| {
+            t.replace("/home/ana/src/shop", &project)
+        });
+        let mut args = vec!["install", "--yes"];
+        args.extend(selector);
+        let out = m.peta(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{fixture_name}: {}",
+            stderr(&out)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&at).expect("read")).expect("json");
+        let servers = json["mcpServers"].as_object().expect("servers");
+        let mut wrapped = 0;
+        for (name, entry) in servers {
+            if entry["command"] != json!(peta()) {
+                continue;
+            }
+            wrapped += 1;
+            let path = captured_path(&entry["args"]);
+            if from_desktop {
+                assert!(
+                    path.is_some_and(|p| p.split(':').any(|d| d == "/usr/bin")),
+                    "{fixture_name}: {name} gets this shell's PATH"
+                );
+            } else {
+                assert_eq!(
+                    path, None,
+                    "{fixture_name}: {name} is started from a terminal"
+                );
+            }
+        }
+        assert!(wrapped > 0, "{fixture_name}");
+        let err = stderr(&out);
+        assert_eq!(err.contains("PATH captured"), from_desktop, "{err}");
+    }
+}
+
+#[test]
+fn a_file_given_with_config_path_is_named_for_what_it_is() {
+    let Some(m) = Machine::new() else { return };
+    // Gemini CLI's own file, given to `--client cursor`: peta says whose it is.
+    let gemini = m.home().join(".gemini/settings.json");
+    let text = m.place("gemini_settings.json", &gemini, |t| t);
+    let path = gemini.display().to_string();
+    let out = m.peta(&[
+        "install",
+        "--client",
+        "cursor",
+        "--config-path",
+        &path,
+        "--yes",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Gemini CLI"), "{err}");
+    assert!(err.contains("--client gemini"), "{err}");
+    snapshot(
+        "error-install-other-client.txt",
+        &err.replace(&m.home().display().to_string(), "[HOME]"),
+    );
+    assert_eq!(std::fs::read_to_string(&gemini).expect("read"), text);
+
+    // A file no client is known to keep: named by its path, not as Cursor's.
+    let other = m.project.path().join("zed/settings.json");
+    m.place("cursor_mcp.json", &other, |t| t);
+    let path = other.display().to_string();
+    let out = m.peta(&[
+        "install",
+        "--client",
+        "cursor",
+        "--config-path",
+        &path,
+        "--yes",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("Cursor"), "{err}");
+    assert!(err.lines().next().expect("a line").contains(&path), "{err}");
+    let out = m.peta(&[
+        "uninstall",
+        "--config-path",
+        &path,
+        "--restore-plaintext",
+        "--yes",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("Cursor"), "{err}");
+    assert!(
+        err.contains(&format!("restart the client that reads {path}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn codex_entries_get_the_variables_codex_does_not_pass_on() {
+    let Some(m) = Machine::new() else { return };
+    let at = m.home().join(".codex/config.toml");
+    let original = m.place("codex_config.toml", &at, |t| t);
+    let config = m.home().join("peta.toml");
+    let runtime = tempfile::tempdir().expect("runtime");
+    let mut command = Command::new(peta());
+    m.keyring.apply(&mut command);
+    let out = command
+        .args(["install", "--client", "codex", "--yes"])
+        .env("PETA_CONFIG", &config)
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("XDG_STATE_HOME", m.state.path())
+        .env("XDG_CONFIG_HOME", m.home().join(".config"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("peta");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&at).expect("read");
+    // Comments and the settings around the servers stay as they were.
+    for kept in [
+        "# Codex: ~/.codex/config.toml\nmodel = \"gpt-5-codex\"\n",
+        "# GitHub's server, with a token from the settings page.\n[mcp_servers.github]\n",
+        "[profiles.fast]\nmodel = \"gpt-5-mini\"\n",
+        "# Reached over HTTP: not a server Codex starts.\n[mcp_servers.figma]\nurl = \"https://mcp.figma.com/mcp\"\n",
+    ] {
+        assert!(text.contains(kept), "{kept:?}\n{text}");
+    }
+    let parsed: toml::Table = toml::from_str(&text).expect("still TOML");
+    let servers = parsed["mcp_servers"].as_table().expect("servers");
+    for name in ["sentry", "github", "postgres", "time", "docs"] {
+        let entry = servers[name].as_table().expect("entry");
+        assert_eq!(entry["command"].as_str(), Some(peta()), "{name}\n{text}");
+        let env = entry["env"].as_table().expect("env");
+        assert_eq!(
+            env["PETA_CONFIG"].as_str(),
+            config.to_str(),
+            "{name}\n{text}"
+        );
+        assert_eq!(env["XDG_RUNTIME_DIR"].as_str(), runtime.path().to_str());
+        assert_eq!(env["XDG_STATE_HOME"].as_str(), m.state.path().to_str());
+        let args: Vec<&str> = entry["args"]
+            .as_array()
+            .expect("args")
+            .iter()
+            .map(|a| a.as_str().expect("string"))
+            .collect();
+        assert!(
+            !args.iter().any(|a| a.starts_with("PATH=")),
+            "Codex passes its own PATH: {args:?}"
+        );
+    }
+    // Codex passes the session bus on by name (it changes with each login), next to the
+    // names the entry had.
+    let time = servers["time"].as_table().expect("time");
+    assert_eq!(
+        time["env_vars"],
+        toml::Value::Array(vec!["TZ".into(), "DBUS_SESSION_BUS_ADDRESS".into()]),
+        "{text}"
+    );
+    assert_eq!(
+        servers["figma"]["url"].as_str(),
+        Some("https://mcp.figma.com/mcp")
+    );
+    assert!(servers["docs"].get("cwd").is_some(), "cwd kept");
+
+    let out = m.peta(&[
+        "uninstall",
+        "--client",
+        "codex",
+        "--restore-plaintext",
+        "--yes",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&at).expect("read"), original);
+}
+
+#[test]
+fn without_a_secret_service_peta_asks_where_credentials_go() {
+    let m = NoKeyring::new();
+    let at = m.home.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(at.parent().expect("dir")).expect("mkdir");
+    let original = std::fs::read_to_string(fixture("clients/cursor_mcp.json")).expect("fixture");
+    std::fs::write(&at, &original).expect("write");
+    let mut pty = crate::support::Pty::open();
+    let mut command = Command::new(peta());
+    pty.attach(&mut command);
+    let child = command
+        .args(["install", "--client", "cursor"])
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("PETA_CONFIG")
+        .env("HOME", m.home.path())
+        .env("XDG_RUNTIME_DIR", m.runtime.path())
+        .env("XDG_STATE_HOME", m.state.path())
+        .env("XDG_CONFIG_HOME", m.home.path().join(".config"))
+        .env("XDG_DATA_HOME", m.home.path().join(".local/share"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("peta");
+    let shown = pty.wait_for("Choice [s]: ");
+    assert!(shown.contains("brave-search, stripe"), "{shown}");
+    assert!(shown.contains("peta vault init"), "no vault yet: {shown}");
+    pty.type_keys(b"l\n");
+    pty.wait_for("[y/N] ");
+    pty.type_keys(b"y\n");
+    let out = child.wait_with_output().expect("wait");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("STRIPE_SECRET_KEY stays in the file as plain text"),
+        "{err}"
+    );
+    let now = std::fs::read_to_string(&at).expect("read");
+    let json: serde_json::Value = serde_json::from_str(&now).expect("json");
+    for name in ["brave-search", "memory", "stripe"] {
+        assert_eq!(json["mcpServers"][name]["command"], json!(peta()), "{name}");
+    }
 }

@@ -6,6 +6,7 @@ mod approval;
 mod approve;
 mod audit;
 mod cli;
+mod health_checks;
 mod hostile;
 mod install;
 mod interop;

@@ -47,6 +47,12 @@ const STEPS: &[Step] = &[
         0,
         &[],
     ),
+    ("peta install --client codex --yes", 0, &[]),
+    (
+        "peta install --client gemini --scope project --dry-run",
+        0,
+        &[],
+    ),
     (
         "peta uninstall --client cursor --restore-plaintext --yes",
         0,
@@ -337,6 +343,11 @@ fn every_command_in_the_readme_runs_as_shown() {
     place(
         "windsurf_mcp_config.json",
         m.home().join(".codeium/windsurf/mcp_config.json"),
+    );
+    place("codex_config.toml", m.home().join(".codex/config.toml"));
+    place(
+        "gemini_settings.json",
+        m.project.path().join(".gemini/settings.json"),
     );
     place(
         "claude_desktop_config.json",

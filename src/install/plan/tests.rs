@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 
+use super::json::find;
 use super::*;
+use crate::install::jsonc;
 
 const PETA: &str = "/opt/peta/bin/peta";
 const PATH: &str = "/home/ana/.nvm/versions/node/v22/bin:/usr/bin:/bin";
@@ -51,7 +53,10 @@ fn wrapping() -> Wrapping<'static> {
     Wrapping {
         peta: PETA,
         path: Some(PATH),
+        secrets: Secrets::Move(Store::Keyring),
         free: &|_, _| true,
+        add_env: &[],
+        forward: &[],
     }
 }
 
@@ -64,19 +69,26 @@ fn undo(text: &str, path: &[String], plan: &Install, plaintext: bool) -> Uninsta
         .map(|m| (m.secret.clone(), m.value.expose().to_owned()))
         .collect();
     let entries: Vec<Entry> = plan.wrapped.iter().map(Entry::from).collect();
-    uninstall(text, path, &entries, plaintext, &mut |name| {
-        values
-            .get(name)
-            .map(|v| SecretValue::new(v.clone()))
-            .ok_or_else(|| "not in the keyring".into())
-    })
+    uninstall(
+        text,
+        Format::Json,
+        path,
+        &entries,
+        plaintext,
+        &mut |name, _| {
+            values
+                .get(name)
+                .map(|v| SecretValue::new(v.clone()))
+                .ok_or_else(|| "not in the keyring".into())
+        },
+    )
     .expect("uninstall plans")
 }
 
 #[test]
 fn install_then_uninstall_gives_back_the_same_bytes() {
     for (client, text, path) in fixtures() {
-        let plan = install(text, &path, &wrapping()).expect(client);
+        let plan = install(text, Format::Json, &path, &wrapping()).expect(client);
         assert!(!plan.wrapped.is_empty(), "{client}: something to wrap");
         assert_ne!(plan.text, text, "{client}");
         let undone = undo(&plan.text, &path, &plan, true);
@@ -95,8 +107,8 @@ fn install_then_uninstall_gives_back_the_same_bytes() {
 #[test]
 fn installing_twice_changes_nothing() {
     for (client, text, path) in fixtures() {
-        let once = install(text, &path, &wrapping()).expect(client);
-        let twice = install(&once.text, &path, &wrapping()).expect(client);
+        let once = install(text, Format::Json, &path, &wrapping()).expect(client);
+        let twice = install(&once.text, Format::Json, &path, &wrapping()).expect(client);
         assert!(twice.wrapped.is_empty(), "{client}: {:?}", twice.wrapped);
         assert_eq!(twice.text, once.text, "{client}");
         assert!(
@@ -115,7 +127,7 @@ fn installing_twice_changes_nothing() {
 #[test]
 fn wrapped_files_hold_no_credentials_and_still_parse() {
     for (client, text, path) in fixtures() {
-        let plan = install(text, &path, &wrapping()).expect(client);
+        let plan = install(text, Format::Json, &path, &wrapping()).expect(client);
         for moved in plan.wrapped.iter().flat_map(|w| &w.moved) {
             assert!(
                 !plan.text.contains(moved.value.expose()),
@@ -144,7 +156,7 @@ fn wrapped_files_hold_no_credentials_and_still_parse() {
 #[test]
 fn a_claude_desktop_entry_is_wrapped_as_expected() {
     let (_, text, path) = fixtures().remove(0);
-    let plan = install(text, &path, &wrapping()).expect("plans");
+    let plan = install(text, Format::Json, &path, &wrapping()).expect("plans");
     let json: serde_json::Value = serde_json::from_str(&plan.text).expect("json");
     let github = &json["mcpServers"]["github"];
     assert_eq!(
@@ -204,7 +216,7 @@ fn a_claude_desktop_entry_is_wrapped_as_expected() {
 #[test]
 fn client_references_and_comments_are_left_in_place() {
     let (_, text, path) = fixtures().remove(5);
-    let plan = install(text, &path, &wrapping()).expect("plans");
+    let plan = install(text, Format::Json, &path, &wrapping()).expect("plans");
     assert!(plan.text.contains("// Secrets typed once"));
     assert!(plan.text.contains("/* The fetch server needs nothing. */"));
     assert!(
@@ -239,7 +251,7 @@ fn client_references_and_comments_are_left_in_place() {
 #[test]
 fn an_entry_changed_by_hand_is_left_alone() {
     let (_, text, path) = fixtures().remove(4);
-    let plan = install(text, &path, &wrapping()).expect("plans");
+    let plan = install(text, Format::Json, &path, &wrapping()).expect("plans");
     let edited = plan.text.replacen("\"--tools=all\"", "\"--tools=read\"", 1);
     assert_ne!(edited, plan.text);
     let undone = undo(&edited, &path, &plan, true);
@@ -263,7 +275,7 @@ fn an_entry_changed_by_hand_is_left_alone() {
 #[test]
 fn without_restore_plaintext_entries_with_moved_secrets_stay_wrapped() {
     let (_, text, path) = fixtures().remove(4);
-    let plan = install(text, &path, &wrapping()).expect("plans");
+    let plan = install(text, Format::Json, &path, &wrapping()).expect("plans");
     let undone = undo(&plan.text, &path, &plan, false);
     for (name, outcome) in &undone.outcomes {
         match name.as_str() {
@@ -287,7 +299,7 @@ fn without_restore_plaintext_entries_with_moved_secrets_stay_wrapped() {
 #[test]
 fn a_removed_entry_is_reported_gone() {
     let (_, text, path) = fixtures().remove(3);
-    let plan = install(text, &path, &wrapping()).expect("plans");
+    let plan = install(text, Format::Json, &path, &wrapping()).expect("plans");
     let root = jsonc::parse(&plan.text).expect("parses");
     let servers = find(&root, &path).expect("ok").expect("there");
     let members = servers.members().expect("object");
@@ -304,19 +316,21 @@ fn a_removed_entry_is_reported_gone() {
 fn ambiguous_or_broken_files_are_refused() {
     let path = vec!["mcpServers".to_owned()];
     let twice = r#"{"mcpServers": {"a": {"command": "x"}, "a": {"command": "y"}}}"#;
-    let err = install(twice, &path, &wrapping()).expect_err("duplicate server");
+    let err = install(twice, Format::Json, &path, &wrapping()).expect_err("duplicate server");
     assert!(err.contains("defined twice"), "{err}");
     let dup_root = r#"{"mcpServers": {}, "mcpServers": {"a": {"command": "x"}}}"#;
-    assert!(install(dup_root, &path, &wrapping()).is_err());
+    assert!(install(dup_root, Format::Json, &path, &wrapping()).is_err());
     let dup_env = r#"{"mcpServers": {"a": {"command": "x", "env": {"K": "1", "K": "2"}}}}"#;
-    let plan = install(dup_env, &path, &wrapping()).expect("plans");
+    let plan = install(dup_env, Format::Json, &path, &wrapping()).expect("plans");
     assert!(plan.wrapped.is_empty());
     assert!(plan.skipped[0].reason.contains("more than once"));
-    let err = install("{\"mcpServers\": [1]}", &path, &wrapping()).expect_err("not object");
+    let err =
+        install("{\"mcpServers\": [1]}", Format::Json, &path, &wrapping()).expect_err("not object");
     assert!(err.contains("not an object"), "{err}");
-    let err = install("{\n  \"mcpServers\": {\n", &path, &wrapping()).expect_err("cut short");
+    let err = install("{\n  \"mcpServers\": {\n", Format::Json, &path, &wrapping())
+        .expect_err("cut short");
     assert!(err.starts_with("line 3"), "{err}");
-    let none = install("{\"other\": 1}", &path, &wrapping()).expect("no servers");
+    let none = install("{\"other\": 1}", Format::Json, &path, &wrapping()).expect("no servers");
     assert!(none.wrapped.is_empty() && none.skipped.is_empty());
 }
 
@@ -334,7 +348,7 @@ fn odd_entries_are_skipped_with_a_reason() {
         "h": {"command": "npx", "env": []},
         "i": {"compact":1,"command":"npx"}
     }}"#;
-    let plan = install(text, &path, &wrapping()).expect("plans");
+    let plan = install(text, Format::Json, &path, &wrapping()).expect("plans");
     let reasons: Vec<(&str, &str)> = plan
         .skipped
         .iter()
@@ -379,11 +393,11 @@ fn runs_of_removed_env_members_leave_valid_json() {
         let text = format!(r#"{{"mcpServers": {{"s": {{"command": "x", "env": {env}}}}}}}"#);
         let plan = install(
             &text,
+            Format::Json,
             &path,
             &Wrapping {
-                peta: PETA,
                 path: None,
-                free: &|_, _| true,
+                ..wrapping()
             },
         )
         .expect("plans");
@@ -409,11 +423,12 @@ fn a_name_the_keyring_holds_for_another_value_is_not_reused() {
     };
     let plan = install(
         text,
+        Format::Json,
         &path,
         &Wrapping {
-            peta: PETA,
             path: None,
             free: &taken,
+            ..wrapping()
         },
     )
     .expect("plans");
@@ -421,6 +436,22 @@ fn a_name_the_keyring_holds_for_another_value_is_not_reused() {
     assert!(plan.text.contains("GH_TOKEN=keyring:gh.GH_TOKEN-3"));
     assert_eq!(
         Entry::from(&plan.wrapped[0]).secrets().collect::<Vec<_>>(),
-        [("GH_TOKEN", "gh.GH_TOKEN-3")]
+        [("GH_TOKEN", "gh.GH_TOKEN-3", Store::Keyring)]
+    );
+}
+
+#[test]
+fn variables_the_client_fills_in_stay_in_the_file() {
+    let path = vec!["mcpServers".to_owned()];
+    // Gemini CLI expands `$NAME` as well as `${NAME}` in env values.
+    let text = r#"{"mcpServers": {"s": {"command": "x", "env": {"SLACK_BOT_TOKEN": "$SLACK_BOT_TOKEN", "API_KEY": "${API_KEY}", "DB_PASSWORD": "$ecret-Pa55"}}}}"#;
+    let plan = install(text, Format::Json, &path, &wrapping()).expect("plans");
+    let wrapped = &plan.wrapped[0];
+    assert_eq!(wrapped.passed, ["SLACK_BOT_TOKEN", "API_KEY"]);
+    let moved: Vec<&str> = wrapped.moved.iter().map(|m| m.var.as_str()).collect();
+    assert_eq!(
+        moved,
+        ["DB_PASSWORD"],
+        "a value that only starts with $ is a value"
     );
 }
