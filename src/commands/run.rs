@@ -73,13 +73,25 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
         let child = match spawned {
             Ok(child) => child,
             Err(e) => {
-                audit.record(session_end(None, Some(&e.to_string())));
+                audit.record(session_end(None, None, Some(&e.to_string())));
                 audit.close();
                 return Err(spawn_error(&plan.argv[0], e));
             }
         };
         watchdog.guard(child.group);
         let (gate, outbox) = gate(&plan, &config, &session_id);
+        // A client that signals peta kills it soon after (Claude Code: SIGKILL half a second
+        // after SIGINT): the session's end is made durable and anchored at the first signal,
+        // not when the server is finally gone.
+        let on_signal: session::OnSignal = {
+            let audit = audit.clone();
+            Box::new(
+                move |sig| match audit.end(session_end(None, Some(sig), None)) {
+                    Ok(()) => tracing::debug!("the session's end is recorded and anchored"),
+                    Err(e) => tracing::error!(error = %e, "could not record the session's end"),
+                },
+            )
+        };
         let outcome = session::run(
             shutdown,
             child,
@@ -89,10 +101,15 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
             redactor.clone(),
             gate,
             outbox,
+            on_signal,
         )
         .await;
         let error = outcome.as_ref().err().map(ToString::to_string);
-        audit.record(session_end(outcome.as_ref().ok(), error.as_deref()));
+        match outcome.as_ref().ok() {
+            // The end was recorded at the signal; what remains is how the server went.
+            Some(o) if o.signal.is_some() => audit.record(server_exit(o)),
+            o => audit.record(session_end(o, o.and_then(|o| o.signal), error.as_deref())),
+        }
         audit.close();
         outcome.map_err(|e| Error::io("the session failed", e))
     });
@@ -129,7 +146,9 @@ fn session_start(plan: &Plan, child_pid: Option<u32>) -> Event {
     }
 }
 
-fn session_end(outcome: Option<&Outcome>, error: Option<&str>) -> Event {
+/// The session's end: when the server exited (`outcome`), or when a signal asked peta to
+/// stop (`signal`, no outcome yet; [`server_exit`] follows if peta lives to see it).
+fn session_end(outcome: Option<&Outcome>, signal: Option<i32>, error: Option<&str>) -> Event {
     Event {
         ts: crate::audit::time::now(),
         direction: "peta",
@@ -138,7 +157,25 @@ fn session_end(outcome: Option<&Outcome>, error: Option<&str>) -> Event {
         detail: Some(
             json!({
                 "exit_code": outcome.map(Outcome::exit_code),
-                "signal": outcome.and_then(|o| o.signal),
+                "signal": signal,
+            })
+            .to_string(),
+        ),
+        ..Event::default()
+    }
+}
+
+/// How the server went, after a signal ended the session.
+fn server_exit(outcome: &Outcome) -> Event {
+    Event {
+        ts: crate::audit::time::now(),
+        direction: "peta",
+        kind: "server_exit",
+        detail: Some(
+            json!({
+                "exit_code": outcome.exit_code(),
+                "server_exit_code": outcome.status.code(),
+                "signal": outcome.signal,
             })
             .to_string(),
         ),
