@@ -61,11 +61,15 @@ pub(crate) enum Answer {
     For(Duration),
     /// Persisted: this server, tool, tool definition and arguments.
     Always,
+    /// Closed without a choice where it was shown (the client's dialog declined or
+    /// cancelled): a denial, and one nobody chose. A headless client dismisses every
+    /// question, so this decides at once rather than leave the call waiting for nobody.
+    Dismissed,
 }
 
 impl Answer {
     pub(crate) fn allows(self) -> bool {
-        !matches!(self, Answer::Deny)
+        !matches!(self, Answer::Deny | Answer::Dismissed)
     }
 
     pub(crate) fn label(self) -> String {
@@ -75,6 +79,7 @@ impl Answer {
             Answer::Session => "allow for this session".into(),
             Answer::For(d) => format!("allow for {} min", d.as_secs().div_ceil(60)),
             Answer::Always => "always allow".into(),
+            Answer::Dismissed => "dismissed".into(),
         }
     }
 }
