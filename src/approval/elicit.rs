@@ -127,6 +127,11 @@ impl Channel for Elicitation {
         self.capable.load(Ordering::SeqCst)
     }
 
+    /// A terminal client draws its dialog on the terminal peta would ask on.
+    fn on_the_screen(&self) -> bool {
+        true
+    }
+
     fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a> {
         Box::pin(async move {
             let id = request.id.clone();

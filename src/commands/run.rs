@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use crate::approval::console::{Console, OnLate};
 use crate::approval::elicit::Elicitation;
 use crate::approval::terminal::Terminal;
-use crate::approval::{Approver, Channel, Grants};
+use crate::approval::{Approver, Channel, Grants, Kind};
 use crate::audit::{AuditLog, Event};
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
@@ -190,20 +190,25 @@ fn gate(
     config: &Config,
     session: &str,
 ) -> (Arc<Gate>, Option<mpsc::UnboundedReceiver<Vec<u8>>>) {
-    let (elicitation, outbox) = Elicitation::new();
-    let elicitation = Arc::new(elicitation);
-    let mut channels: Vec<Arc<dyn Channel>> = vec![Arc::new(Terminal::open()), elicitation.clone()];
+    let wanted = |kind: Kind| config.channels.contains(&kind);
+    let (elicitation, outbox) = if wanted(Kind::Client) {
+        let (elicitation, outbox) = Elicitation::new();
+        (Some(Arc::new(elicitation)), Some(outbox))
+    } else {
+        (None, None)
+    };
     #[cfg(all(unix, not(target_os = "macos")))]
-    {
+    let desktop = wanted(Kind::Desktop).then(|| {
         use crate::approval::desktop::Desktop;
         let desktop = Arc::new(crate::approval::Deferred::<Desktop>::new("desktop"));
-        channels.push(desktop.clone());
+        let found = desktop.clone();
         tokio::spawn(async move {
-            if let Some(found) = Desktop::connect().await {
-                desktop.set(found);
+            if let Some(connected) = Desktop::connect().await {
+                found.set(connected);
             }
         });
-    }
+        desktop
+    });
     let grants = match grants_file() {
         Some(file) => Grants::load(&file).unwrap_or_else(|e| {
             tracing::warn!("ignoring remembered approvals: {e}");
@@ -230,21 +235,37 @@ fn gate(
             }
         })
     };
-    let console = match Console::start(session, &plan.label(), on_late) {
-        Ok(console) => {
-            tracing::debug!(socket = %console.socket().display(), "`peta approve` can reach this session");
-            let console = Arc::new(console);
-            channels.push(console.clone());
-            Some(console)
+    let console = if wanted(Kind::Console) {
+        match Console::start(session, &plan.label(), on_late) {
+            Ok(console) => {
+                tracing::debug!(socket = %console.socket().display(), "`peta approve` can reach this session");
+                Some(Arc::new(console))
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "no `peta approve` console for this session: {e} ({})",
+                    e.hint().unwrap_or_default()
+                );
+                None
+            }
         }
-        Err(e) => {
-            tracing::warn!(
-                "no `peta approve` console for this session: {e} ({})",
-                e.hint().unwrap_or_default()
-            );
-            None
-        }
+    } else {
+        None
     };
+    // In the order of preference: it settles which of the channels on the person's screen
+    // asks (see approval/mod.rs).
+    let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+    for kind in &config.channels {
+        match kind {
+            Kind::Client => channels.extend(elicitation.clone().map(|e| e as Arc<dyn Channel>)),
+            #[cfg(all(unix, not(target_os = "macos")))]
+            Kind::Desktop => channels.extend(desktop.clone().map(|d| d as Arc<dyn Channel>)),
+            #[cfg(not(all(unix, not(target_os = "macos"))))]
+            Kind::Desktop => {}
+            Kind::Console => channels.extend(console.clone().map(|c| c as Arc<dyn Channel>)),
+            Kind::Tty => channels.push(Arc::new(Terminal::open())),
+        }
+    }
     let approver = Approver::new(channels);
     tracing::debug!(reachable = ?approver.reachable(), "approval channels");
     let mut gate = Gate::new(
@@ -253,7 +274,7 @@ fn gate(
         plan.label(),
         approver,
         grants,
-        Some(elicitation),
+        elicitation,
     );
     gate.console = console;
     gate.questions = questions;
@@ -275,7 +296,7 @@ fn gate(
         identity,
         strict,
     ));
-    (Arc::new(gate), Some(outbox))
+    (Arc::new(gate), outbox)
 }
 
 /// Where "always" approvals are kept: beside the default audit database.

@@ -453,6 +453,19 @@ impl Pty {
         }
     }
 
+    /// Puts the terminal in raw mode, as a full-screen program (a terminal client) does.
+    pub fn raw(&mut self) {
+        use std::os::fd::AsRawFd;
+        let fd = self.slave.as_raw_fd();
+        // SAFETY: termios is plain data, filled by tcgetattr on an open terminal.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(fd, &mut t), 0, "tcgetattr");
+            libc::cfmakeraw(&mut t);
+            assert_eq!(libc::tcsetattr(fd, libc::TCSANOW, &t), 0, "tcsetattr");
+        }
+    }
+
     /// Types on the terminal.
     pub fn type_keys(&mut self, keys: &[u8]) {
         self.master.write_all(keys).expect("type on the pty");
