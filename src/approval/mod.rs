@@ -164,6 +164,13 @@ pub(crate) trait Channel: Send + Sync {
     fn on_the_screen(&self) -> bool {
         false
     }
+
+    /// Whether a question asked here is in front of someone as soon as it is asked. The
+    /// console is only while a `peta approve --watch` is attached; otherwise someone has to
+    /// think of running `peta approve`.
+    fn watched(&self) -> bool {
+        true
+    }
 }
 
 /// A channel that is still connecting (the desktop's D-Bus probe): unavailable until
@@ -193,6 +200,10 @@ impl<C: Channel> Channel for Deferred<C> {
 
     fn available(&self) -> bool {
         self.inner.get().is_some_and(Channel::available)
+    }
+
+    fn watched(&self) -> bool {
+        self.inner.get().is_some_and(Channel::watched)
     }
 
     fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a> {
@@ -246,14 +257,25 @@ impl Approver {
     /// gives up leaves the others asking. Deny when none is available, all give up, or time
     /// runs out.
     pub(crate) async fn decide(&self, request: &Request) -> Verdict {
-        let mut asking: Vec<(&'static str, Asking<'_>)> = self
-            .asking()
+        let channels = self.asking();
+        let what = format!("{}'s {} {}", request.server, request.method, request.tool);
+        if channels.is_empty() {
+            tracing::warn!(
+                "{what} needs approval and nothing here can ask anyone (no terminal of peta's, no client dialog, no desktop notification, no `peta approve` console): denied"
+            );
+            return Verdict::denied("no-channel");
+        }
+        if !channels.iter().any(|c| c.watched()) {
+            // Said once per question, where the client shows its servers' logs.
+            tracing::warn!(
+                "{what} waits for approval, and nothing shows it to anyone (no terminal of peta's, no client dialog, no desktop notification): answer it with `peta approve` in a terminal within {} s",
+                request.timeout.as_secs()
+            );
+        }
+        let mut asking: Vec<(&'static str, Asking<'_>)> = channels
             .into_iter()
             .map(|c| (c.name(), c.ask(request)))
             .collect();
-        if asking.is_empty() {
-            return Verdict::denied("no-channel");
-        }
         let race = std::future::poll_fn(|cx| {
             let mut i = 0;
             while i < asking.len() {
