@@ -95,6 +95,10 @@ pub enum Command {
         /// Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Also show the environment this server gets: the names passed from peta's own,
+        /// those declared for it, and those left out (names only, never values).
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
     },
     /// Print a shell completion script to stdout.
     Completions {

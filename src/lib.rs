@@ -72,7 +72,9 @@ pub fn main() -> u8 {
         Command::Grants(command) => commands::grants::run(command),
         Command::Init { path, force } => commands::setup::init(path, force),
         Command::Config(command) => commands::setup::config(command),
-        Command::Doctor { config } => commands::setup::doctor(config.as_deref()),
+        Command::Doctor { config, server } => {
+            commands::setup::doctor(config.as_deref(), server.as_deref())
+        }
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Tools(command) => commands::tools::run(command),
         Command::DemoServer(args) => commands::demo_server::run(args),

@@ -39,6 +39,12 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     for warning in &env.warnings {
         tracing::warn!("{warning}");
     }
+    if !env.dropped.is_empty() {
+        tracing::debug!(
+            dropped = %env.dropped.join(" "),
+            "variables of peta's environment the server does not get (pass one with [defaults] inherit_env, or NAME=env:NAME in the server's env)"
+        );
+    }
     let (redactor, short) = Redactor::new(env.secrets.iter().map(|(k, v)| (k.as_str(), v)));
     for name in short {
         tracing::warn!(

@@ -215,6 +215,12 @@ mod tests {
         assert!(demo.command.is_some());
         assert_eq!(demo.env, [("DEMO_GREETING".to_owned(), "hello".to_owned())]);
         assert!(config.inherit_env.iter().any(|p| p == "LC_*"));
+        #[cfg(not(windows))]
+        assert_eq!(
+            config.inherit_env,
+            crate::secrets::env::DEFAULT_ALLOW,
+            "the example shows the default"
+        );
         assert_eq!(config.channels, crate::approval::Kind::ALL);
 
         use crate::policy::{Action, Call, Subject};
