@@ -3,8 +3,8 @@
 # drive into .e2e/ (the official MCP client SDKs: Python `mcp` from PyPI and TypeScript
 # `@modelcontextprotocol/sdk` from npm; the reference servers server-everything,
 # server-filesystem and server-memory from npm, mcp-server-time and mcp-server-git from
-# PyPI), Claude Code from npm, and gnome-keyring and tmux from Debian packages for the
-# Secret Service and terminal tests, then runs every test.
+# PyPI), Claude Code and the MCP Inspector from npm, and gnome-keyring and tmux from Debian
+# packages for the Secret Service and terminal tests, then runs every test.
 # Safe to run again: installed peers are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -107,6 +107,16 @@ if [ "$(node -p "require('$CLAUDE_DIR/node_modules/@anthropic-ai/claude-code/pac
 fi
 "$CLAUDE_DIR/node_modules/.bin/claude" --version >/dev/null ||
     { echo "error: Claude Code in $CLAUDE_DIR does not run" >&2; exit 1; }
+# The MCP Inspector's CLI: it swallows a `--` and starts servers with a reduced environment.
+INSPECTOR_VERSION="2.12.0"
+INSPECTOR_DIR="$E2E/inspector"
+if [ "$(node -p "require('$INSPECTOR_DIR/node_modules/@modelcontextprotocol/inspector/package.json').version" 2>/dev/null)" != "$INSPECTOR_VERSION" ]; then
+    log "installing @modelcontextprotocol/inspector@$INSPECTOR_VERSION into .e2e/inspector"
+    rm -rf "$INSPECTOR_DIR"
+    mkdir -p "$INSPECTOR_DIR"
+    (cd "$INSPECTOR_DIR" && echo '{"private":true}' > package.json &&
+        npm install --silent --no-audit --no-fund --save-exact "@modelcontextprotocol/inspector@$INSPECTOR_VERSION")
+fi
 
 export PETA_E2E_PYTHON="$E2E/venv/bin/python"
 export PETA_E2E_EVERYTHING="$EVERYTHING"
@@ -117,6 +127,7 @@ export PETA_E2E_TIME="$E2E/pyservers/bin/mcp-server-time"
 export PETA_E2E_GIT="$E2E/pyservers/bin/mcp-server-git"
 export PETA_E2E_KEYRING="$(command -v gnome-keyring-daemon)"
 export PETA_E2E_CLAUDE="$CLAUDE_DIR/node_modules/.bin/claude"
+export PETA_E2E_INSPECTOR="$INSPECTOR_DIR/node_modules/.bin/inspector"
 export PETA_E2E_REQUIRED=1
 unset PETA_CONFIG PETA_LOG
 

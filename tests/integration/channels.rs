@@ -289,7 +289,7 @@ fn a_question_nobody_can_see_says_so_once_on_stderr() {
 
 /// A command run as the unprivileged user `tester` (uid 1001) when the tests run as root, so
 /// its `/tmp/peta-<uid>` is not the one every other root session on the machine shares.
-fn as_tester(program: &str) -> (Command, u32) {
+pub(crate) fn as_tester(program: &str) -> (Command, u32) {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 || !Path::new("/usr/bin/setpriv").exists() {
         // SAFETY: as above.

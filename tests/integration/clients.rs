@@ -529,3 +529,102 @@ fn claude_s_own_dialog_decides_and_peta_reads_no_key() {
         "the server ran the call"
     );
 }
+
+#[test]
+fn the_inspector_starts_peta_without_its_variables_and_peta_approve_finds_the_call() {
+    let Some(inspector) = external("PETA_E2E_INSPECTOR") else {
+        return;
+    };
+    // The Inspector CLI swallows a `--` after the server's command and gives the server only
+    // a handful of variables: no XDG_RUNTIME_DIR, XDG_STATE_HOME, XDG_CONFIG_HOME or
+    // PETA_CONFIG. Run as an unprivileged user, so the session's socket is not in the
+    // /tmp/peta-<uid> every root session on the machine shares.
+    let home = tempfile::tempdir().expect("home");
+    let (mut command, uid) = crate::channels::as_tester(&inspector);
+    let runtime = home.path().join("runtime");
+    let config = home.path().join("peta.toml");
+    std::fs::create_dir(&runtime).expect("runtime");
+    std::fs::write(&config, "[defaults]\ntimeout = \"30s\"\n").expect("config");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        for entry in [home.path(), &runtime, &config] {
+            std::os::unix::fs::chown(entry, Some(uid), Some(uid)).expect("chown");
+        }
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let inspected = command
+        .env_clear()
+        .env("PATH", &path)
+        .env("HOME", home.path())
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .arg("--cli")
+        .arg(peta())
+        .args(["run", "--server", "inspected", "--config"])
+        .arg(&config)
+        .args([
+            "--",
+            peta(),
+            "demo-server",
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "echo",
+            "--tool-arg",
+            "text=through the inspector",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the Inspector");
+    let approve = |args: &[&str]| {
+        let (mut command, _) = crate::channels::as_tester(peta());
+        command
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .arg("approve")
+            .args(args)
+            .output()
+            .expect("peta approve")
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let out = approve(&["--list", "--json"]);
+        let listing: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if let Some(id) = listing["sessions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["label"] == "inspected")
+            .find_map(|s| s["pending"][0]["id"].as_str().map(str::to_owned))
+        {
+            break id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "peta approve never listed the Inspector's call: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = approve(&[&id, "--answer", "once"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = inspected
+        .wait_with_output()
+        .expect("the Inspector's result");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("through the inspector"),
+        "{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
