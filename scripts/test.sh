@@ -130,6 +130,13 @@ export PETA_E2E_CLAUDE="$CLAUDE_DIR/node_modules/.bin/claude"
 export PETA_E2E_INSPECTOR="$INSPECTOR_DIR/node_modules/.bin/inspector"
 export PETA_E2E_REQUIRED=1
 unset PETA_CONFIG PETA_LOG
+# The sessions the tests start keep their approval sockets in a private runtime directory,
+# not in this machine's /run/user/UID or /tmp/peta-UID, where `peta approve` (and so its
+# tests) also look.
+TEST_RUNTIME="$(mktemp -d)"
+chmod 700 "$TEST_RUNTIME"
+trap 'rm -rf "$TEST_RUNTIME"' EXIT
+export XDG_RUNTIME_DIR="$TEST_RUNTIME"
 
 log "cargo test"
 cargo test --locked "$@"
