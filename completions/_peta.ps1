@@ -572,6 +572,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
         }
         'peta;doctor' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'Also show the environment this server gets: the names passed from peta''s own, those declared for it, and those left out (names only, never values)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')

@@ -490,6 +490,7 @@ set edit:completion:arg-completer[peta] = {|@words|
         }
         &'peta;doctor'= {
             cand --config 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]'
+            cand --server 'Also show the environment this server gets: the names passed from peta''s own, those declared for it, and those left out (names only, never values)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'

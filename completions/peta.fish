@@ -268,6 +268,7 @@ complete -c peta -n "__fish_peta_using_subcommand config; and __fish_seen_subcom
 complete -c peta -n "__fish_peta_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "check" -d 'Parse and check the configuration (and a project\'s peta.toml in this directory); say which file was used, or what is wrong, where, and how to fix it'
 complete -c peta -n "__fish_peta_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c peta -n "__fish_peta_using_subcommand doctor" -l config -d 'Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml]' -r -F
+complete -c peta -n "__fish_peta_using_subcommand doctor" -l server -d 'Also show the environment this server gets: the names passed from peta\'s own, those declared for it, and those left out (names only, never values)' -r
 complete -c peta -n "__fish_peta_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c peta -n "__fish_peta_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c peta -n "__fish_peta_using_subcommand completions" -s h -l help -d 'Print help'

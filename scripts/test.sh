@@ -3,8 +3,8 @@
 # drive into .e2e/ (the official MCP client SDKs: Python `mcp` from PyPI and TypeScript
 # `@modelcontextprotocol/sdk` from npm; the reference servers server-everything,
 # server-filesystem and server-memory from npm, mcp-server-time and mcp-server-git from
-# PyPI), and gnome-keyring from Debian packages for the Secret Service tests, then runs
-# every test.
+# PyPI), Claude Code and the MCP Inspector from npm, and gnome-keyring and tmux from Debian
+# packages for the Secret Service and terminal tests, then runs every test.
 # Safe to run again: installed peers are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +86,38 @@ if [ "$(installed server-everything)" != "$EVERYTHING_VERSION" ] || [ "$(install
             "@modelcontextprotocol/server-memory@$MEMORY_VERSION")
 fi
 
+# Claude Code, a real MCP client, in a directory of its own; its tests drive it against a
+# loopback stand-in for the Messages API (no model, no network), and its interactive screen
+# in tmux.
+CLAUDE_CODE_VERSION="2.1.328"
+CLAUDE_DIR="$E2E/claude"
+if ! command -v tmux >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    log "installing tmux (Debian package) for Claude Code's interactive screen"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux >/dev/null
+fi
+need tmux "the test of Claude Code's interactive screen"
+if [ "$(node -p "require('$CLAUDE_DIR/node_modules/@anthropic-ai/claude-code/package.json').version" 2>/dev/null)" != "$CLAUDE_CODE_VERSION" ]; then
+    log "installing @anthropic-ai/claude-code@$CLAUDE_CODE_VERSION into .e2e/claude"
+    rm -rf "$CLAUDE_DIR"
+    mkdir -p "$CLAUDE_DIR"
+    (cd "$CLAUDE_DIR" && echo '{"private":true}' > package.json &&
+        npm install --silent --no-audit --no-fund --save-exact "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION")
+fi
+"$CLAUDE_DIR/node_modules/.bin/claude" --version >/dev/null ||
+    { echo "error: Claude Code in $CLAUDE_DIR does not run" >&2; exit 1; }
+# The MCP Inspector's CLI: it swallows a `--` and starts servers with a reduced environment.
+INSPECTOR_VERSION="2.12.0"
+INSPECTOR_DIR="$E2E/inspector"
+if [ "$(node -p "require('$INSPECTOR_DIR/node_modules/@modelcontextprotocol/inspector/package.json').version" 2>/dev/null)" != "$INSPECTOR_VERSION" ]; then
+    log "installing @modelcontextprotocol/inspector@$INSPECTOR_VERSION into .e2e/inspector"
+    rm -rf "$INSPECTOR_DIR"
+    mkdir -p "$INSPECTOR_DIR"
+    (cd "$INSPECTOR_DIR" && echo '{"private":true}' > package.json &&
+        npm install --silent --no-audit --no-fund --save-exact "@modelcontextprotocol/inspector@$INSPECTOR_VERSION")
+fi
+
 export PETA_E2E_PYTHON="$E2E/venv/bin/python"
 export PETA_E2E_EVERYTHING="$EVERYTHING"
 export PETA_E2E_FILESYSTEM="$FILESYSTEM"
@@ -94,8 +126,17 @@ export PETA_E2E_TS_SDK="$NODE_MODULES/sdk"
 export PETA_E2E_TIME="$E2E/pyservers/bin/mcp-server-time"
 export PETA_E2E_GIT="$E2E/pyservers/bin/mcp-server-git"
 export PETA_E2E_KEYRING="$(command -v gnome-keyring-daemon)"
+export PETA_E2E_CLAUDE="$CLAUDE_DIR/node_modules/.bin/claude"
+export PETA_E2E_INSPECTOR="$INSPECTOR_DIR/node_modules/.bin/inspector"
 export PETA_E2E_REQUIRED=1
 unset PETA_CONFIG PETA_LOG
+# The sessions the tests start keep their approval sockets in a private runtime directory,
+# not in this machine's /run/user/UID or /tmp/peta-UID, where `peta approve` (and so its
+# tests) also look.
+TEST_RUNTIME="$(mktemp -d)"
+chmod 700 "$TEST_RUNTIME"
+trap 'rm -rf "$TEST_RUNTIME"' EXIT
+export XDG_RUNTIME_DIR="$TEST_RUNTIME"
 
 # Real MCP clients, for their own health checks of the servers `peta install` wrapped
 # (`claude mcp list`, `gemini mcp list`, Codex's app server; no model, no login): Codex and

@@ -98,6 +98,10 @@ pub enum Command {
         /// Configuration file [default: $PETA_CONFIG, then ~/.config/peta/peta.toml].
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Also show the environment this server gets: the names passed from peta's own,
+        /// those declared for it, and those left out (names only, never values).
+        #[arg(long, value_name = "NAME")]
+        server: Option<String>,
     },
     /// Print a shell completion script to stdout.
     Completions {
@@ -228,8 +232,10 @@ pub struct RunArgs {
     /// overrides the config's entries).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env_entry)]
     pub env: Vec<(String, String)>,
-    /// The server's command and arguments; optional when the config names the command.
-    #[arg(last = true, value_name = "COMMAND")]
+    /// The server's command and arguments, after `--` or without it: from the first word
+    /// that is not one of peta's options on, every word is the server's, flags included.
+    /// Optional when the config names the command.
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }
 

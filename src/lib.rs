@@ -18,8 +18,9 @@
 //! - [`policy`] decides a gated request (allow, ask or deny, and why) from the `[[rules]]`
 //!   compiled with the configuration; pure functions, no I/O;
 //! - [`proxy::session`] owns the child's lifecycle: its own session and process group, the
-//!   MCP stdio shutdown order (close stdin, wait, SIGTERM, wait, SIGKILL), and a watchdog
-//!   that ends the group even if peta is killed.
+//!   MCP stdio shutdown order (close stdin, wait, SIGTERM, wait, SIGKILL; a signal peta
+//!   receives is passed on to the group at once), and a watchdog that ends the group even if
+//!   peta is killed.
 //!
 //! stdout of `peta run` carries the protocol only; everything for people goes to stderr.
 
@@ -71,7 +72,9 @@ pub fn main() -> u8 {
         Command::Grants(command) => commands::grants::run(command),
         Command::Init { path, force } => commands::setup::init(path, force),
         Command::Config(command) => commands::setup::config(command),
-        Command::Doctor { config } => commands::setup::doctor(config.as_deref()),
+        Command::Doctor { config, server } => {
+            commands::setup::doctor(config.as_deref(), server.as_deref())
+        }
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Tools(command) => commands::tools::run(command),
         Command::DemoServer(args) => commands::demo_server::run(args),

@@ -287,6 +287,11 @@ mod unix {
                 && self.socket.exists()
         }
 
+        /// While a `peta approve --watch` follows this session.
+        fn watched(&self) -> bool {
+            self.shared.changed.receiver_count() > 0
+        }
+
         fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a> {
             match self.shared.register(request) {
                 Some(answer) => Box::pin(Asked {

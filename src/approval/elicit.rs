@@ -110,8 +110,10 @@ pub(crate) fn answer_from(response: &Value) -> Option<Answer> {
                 _ => Answer::Deny,
             },
         ),
-        "decline" => Some(Answer::Deny),
-        // "cancel": dismissed without a choice; other channels may still answer.
+        // Closed without a choice: it decides, as a denial nobody chose. Left to other
+        // channels, it would wait the whole timeout behind a client that answers every
+        // question this way (`claude -p` does, within milliseconds).
+        "decline" | "cancel" => Some(Answer::Dismissed),
         _ => None,
     }
 }
@@ -123,6 +125,11 @@ impl Channel for Elicitation {
 
     fn available(&self) -> bool {
         self.capable.load(Ordering::SeqCst)
+    }
+
+    /// A terminal client draws its dialog on the terminal peta would ask on.
+    fn on_the_screen(&self) -> bool {
+        true
     }
 
     fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a> {
@@ -181,9 +188,13 @@ mod tests {
         assert_eq!(answer_from(&accept("something else")), Some(Answer::Deny));
         assert_eq!(
             answer_from(&json!({"result": {"action": "decline"}})),
-            Some(Answer::Deny)
+            Some(Answer::Dismissed)
         );
-        assert_eq!(answer_from(&json!({"result": {"action": "cancel"}})), None);
+        assert_eq!(
+            answer_from(&json!({"result": {"action": "cancel"}})),
+            Some(Answer::Dismissed)
+        );
+        assert_eq!(answer_from(&json!({"result": {"action": "other"}})), None);
         assert_eq!(
             answer_from(&json!({"error": {"code": -1, "message": "no"}})),
             None

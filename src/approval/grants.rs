@@ -96,7 +96,7 @@ impl Grants {
     /// Remembers an answer; `Deny` and `Once` remember nothing.
     pub(crate) fn remember(&self, key: GrantKey, answer: Answer, by: &str) -> Result<(), String> {
         let scope = match answer {
-            Answer::Deny | Answer::Once => return Ok(()),
+            Answer::Deny | Answer::Once | Answer::Dismissed => return Ok(()),
             Answer::Session => Scope::Session,
             Answer::For(d) => Scope::Until(now() + d.as_secs()),
             Answer::Always => Scope::Always,

@@ -5,6 +5,18 @@
 //! the first answer wins ([`Approver::decide`]); the other channels' questions are withdrawn
 //! by dropping their futures. No channel, no answer in time, or an error: deny.
 //! [`Grants`] remembers "allow for this session / for N minutes / always".
+//!
+//! # Which channels ask
+//!
+//! `[defaults] channels` lists the channels to use, in order of preference ([`Kind`]); one
+//! not listed is never used. Of the listed ones, every one that can reach someone now is
+//! asked at once, with one exception: the client's dialog and the terminal are the same
+//! screen and keyboard when peta runs inside a terminal client (Claude Code draws its
+//! dialog where peta's `/dev/tty` prompt would go, and both would read the same keys), so of
+//! the channels [`on the person's screen`](Channel::on_the_screen) only the first listed that
+//! is available asks. With the default order the client's own dialog wins, and the terminal
+//! is asked only when the client has none. The terminal also asks only when it is peta's own
+//! (see `terminal.rs`).
 
 pub(crate) mod console;
 #[cfg(all(unix, not(target_os = "macos")))]
@@ -61,11 +73,15 @@ pub(crate) enum Answer {
     For(Duration),
     /// Persisted: this server, tool, tool definition and arguments.
     Always,
+    /// Closed without a choice where it was shown (the client's dialog declined or
+    /// cancelled): a denial, and one nobody chose. A headless client dismisses every
+    /// question, so this decides at once rather than leave the call waiting for nobody.
+    Dismissed,
 }
 
 impl Answer {
     pub(crate) fn allows(self) -> bool {
-        !matches!(self, Answer::Deny)
+        !matches!(self, Answer::Deny | Answer::Dismissed)
     }
 
     pub(crate) fn label(self) -> String {
@@ -75,6 +91,7 @@ impl Answer {
             Answer::Session => "allow for this session".into(),
             Answer::For(d) => format!("allow for {} min", d.as_secs().div_ceil(60)),
             Answer::Always => "always allow".into(),
+            Answer::Dismissed => "dismissed".into(),
         }
     }
 }
@@ -97,6 +114,33 @@ impl Verdict {
     }
 }
 
+/// The channels as `[defaults] channels` names them, in the default order of preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The client's own dialog: `elicitation/create`, or `input_required` (2026-07-28).
+    Client,
+    Desktop,
+    Console,
+    Tty,
+}
+
+impl Kind {
+    pub(crate) const ALL: [Kind; 4] = [Kind::Client, Kind::Desktop, Kind::Console, Kind::Tty];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Client => "client",
+            Kind::Desktop => "desktop",
+            Kind::Console => "console",
+            Kind::Tty => "tty",
+        }
+    }
+
+    pub(crate) fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
 /// A boxed future, so channels can be kept in one list.
 pub(crate) type Asking<'a> = Pin<Box<dyn Future<Output = Option<Answer>> + Send + 'a>>;
 
@@ -113,6 +157,20 @@ pub(crate) trait Channel: Send + Sync {
     /// terminal, notification dismissed without an action). Dropping the future withdraws
     /// the question: the channel must then clean up what it showed.
     fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a>;
+
+    /// Whether this channel asks on the screen and keyboard right in front of the person
+    /// (the terminal, the client's dialog), which others of its kind may share: only the
+    /// first such channel that is available asks.
+    fn on_the_screen(&self) -> bool {
+        false
+    }
+
+    /// Whether a question asked here is in front of someone as soon as it is asked. The
+    /// console is only while a `peta approve --watch` is attached; otherwise someone has to
+    /// think of running `peta approve`.
+    fn watched(&self) -> bool {
+        true
+    }
 }
 
 /// A channel that is still connecting (the desktop's D-Bus probe): unavailable until
@@ -144,6 +202,10 @@ impl<C: Channel> Channel for Deferred<C> {
         self.inner.get().is_some_and(Channel::available)
     }
 
+    fn watched(&self) -> bool {
+        self.inner.get().is_some_and(Channel::watched)
+    }
+
     fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a> {
         match self.inner.get() {
             Some(channel) => channel.ask(request),
@@ -170,27 +232,50 @@ impl Approver {
         Approver { channels }
     }
 
-    /// The names of the channels that can reach someone now.
-    pub(crate) fn reachable(&self) -> Vec<&'static str> {
+    /// The channels that would ask now: every available one, but of those on the person's
+    /// screen only the first (see the module docs).
+    fn asking(&self) -> Vec<&Arc<dyn Channel>> {
+        let mut screen_taken = false;
         self.channels
             .iter()
             .filter(|c| c.available())
-            .map(|c| c.name())
+            .filter(|c| {
+                if !c.on_the_screen() {
+                    return true;
+                }
+                !std::mem::replace(&mut screen_taken, true)
+            })
             .collect()
     }
 
-    /// Asks every available channel at once; the first answer wins. A channel that gives up
-    /// leaves the others asking. Deny when none is available, all give up, or time runs out.
+    /// The names of the channels that would ask now.
+    pub(crate) fn reachable(&self) -> Vec<&'static str> {
+        self.asking().into_iter().map(|c| c.name()).collect()
+    }
+
+    /// Asks every channel that can ask now at once; the first answer wins. A channel that
+    /// gives up leaves the others asking. Deny when none is available, all give up, or time
+    /// runs out.
     pub(crate) async fn decide(&self, request: &Request) -> Verdict {
-        let mut asking: Vec<(&'static str, Asking<'_>)> = self
-            .channels
-            .iter()
-            .filter(|c| c.available())
-            .map(|c| (c.name(), c.ask(request)))
-            .collect();
-        if asking.is_empty() {
+        let channels = self.asking();
+        let what = format!("{}'s {} {}", request.server, request.method, request.tool);
+        if channels.is_empty() {
+            tracing::warn!(
+                "{what} needs approval and nothing here can ask anyone (no terminal of peta's, no client dialog, no desktop notification, no `peta approve` console): denied"
+            );
             return Verdict::denied("no-channel");
         }
+        if !channels.iter().any(|c| c.watched()) {
+            // Said once per question, where the client shows its servers' logs.
+            tracing::warn!(
+                "{what} waits for approval, and nothing shows it to anyone (no terminal of peta's, no client dialog, no desktop notification): answer it with `peta approve` in a terminal within {} s",
+                request.timeout.as_secs()
+            );
+        }
+        let mut asking: Vec<(&'static str, Asking<'_>)> = channels
+            .into_iter()
+            .map(|c| (c.name(), c.ask(request)))
+            .collect();
         let race = std::future::poll_fn(|cx| {
             let mut i = 0;
             while i < asking.len() {
@@ -233,6 +318,7 @@ mod tests {
         answer: Option<Answer>,
         withdrawn: Arc<std::sync::atomic::AtomicBool>,
         present: bool,
+        screen: bool,
         asked: AtomicU32,
     }
 
@@ -249,6 +335,9 @@ mod tests {
         }
         fn available(&self) -> bool {
             self.present
+        }
+        fn on_the_screen(&self) -> bool {
+            self.screen
         }
         fn ask<'a>(&'a self, _: &'a Request) -> Asking<'a> {
             self.asked.fetch_add(1, Ordering::SeqCst);
@@ -269,7 +358,15 @@ mod tests {
             answer,
             withdrawn: Arc::default(),
             present: true,
+            screen: false,
             asked: AtomicU32::new(0),
+        })
+    }
+
+    fn on_screen(name: &'static str, after_ms: u64, answer: Option<Answer>) -> Arc<Scripted> {
+        Arc::new(Scripted {
+            screen: true,
+            ..Arc::into_inner(scripted(name, after_ms, answer)).expect("sole owner")
         })
     }
 
@@ -357,5 +454,51 @@ mod tests {
             run(approver.decide(&request(1_000))),
             Verdict::denied("no-answer")
         );
+    }
+
+    #[test]
+    fn of_the_channels_on_the_screen_only_the_first_available_asks() {
+        // The client's dialog listed first: the terminal stays silent, the console still asks.
+        let client = on_screen("elicitation", 100, Some(Answer::Once));
+        let tty = on_screen("tty", 10, Some(Answer::Deny));
+        let console = scripted("console", 1000, None);
+        let approver = Approver::new(vec![client.clone(), console.clone(), tty.clone()]);
+        assert_eq!(approver.reachable(), ["elicitation", "console"]);
+        let verdict = run(approver.decide(&request(45_000)));
+        assert_eq!(verdict.by, "elicitation");
+        assert_eq!(
+            tty.asked.load(Ordering::SeqCst),
+            0,
+            "the terminal was not asked"
+        );
+        assert_eq!(console.asked.load(Ordering::SeqCst), 1);
+
+        // No dialog in this client: the terminal asks.
+        let absent = Arc::new(Scripted {
+            present: false,
+            ..Arc::into_inner(on_screen("elicitation", 1, Some(Answer::Once))).expect("owner")
+        });
+        let tty = on_screen("tty", 10, Some(Answer::Session));
+        let approver = Approver::new(vec![absent, tty.clone()]);
+        assert_eq!(approver.reachable(), ["tty"]);
+        assert_eq!(
+            run(approver.decide(&request(45_000))).answer,
+            Answer::Session
+        );
+
+        // The terminal preferred: it asks, the dialog does not.
+        let client = on_screen("elicitation", 1, Some(Answer::Once));
+        let tty = on_screen("tty", 10, Some(Answer::Deny));
+        let approver = Approver::new(vec![tty, client.clone()]);
+        assert_eq!(run(approver.decide(&request(45_000))).by, "tty");
+        assert_eq!(client.asked.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn kinds_by_name() {
+        assert_eq!(Kind::parse("client"), Some(Kind::Client));
+        assert_eq!(Kind::parse("tty"), Some(Kind::Tty));
+        assert_eq!(Kind::parse("elicitation"), None);
+        assert!(Kind::ALL.iter().all(|k| Kind::parse(k.name()) == Some(*k)));
     }
 }

@@ -1,5 +1,13 @@
 //! The terminal channel: the question on `/dev/tty`, answered with one key.
 //!
+//! Only a terminal that is peta's to use: peta's process group must be the terminal's
+//! foreground group (a job in the background, or a server a client started in a group of
+//! its own, would be stopped by the first read or settings change, and the keys are not its
+//! to read), and the terminal must not be in raw mode, which means a full-screen program (a
+//! terminal client such as Claude Code) reads it key by key and draws on it: a prompt would
+//! land in the middle of its screen and its person's keys would answer peta. Checked before
+//! every question, and again just before the prompt is drawn.
+//!
 //! The terminal is put in a raw-ish mode while asking (no echo, no line editing, no signal
 //! keys), so Ctrl-C and Ctrl-D arrive as keys and mean deny, and keys typed before the
 //! question appeared are discarded. One question at a time per terminal; the others wait
@@ -21,6 +29,9 @@ pub(crate) struct Terminal {
     /// Held by the prompting thread while it owns the terminal's settings: a withdrawn
     /// question's thread may still be restoring them when the next question starts.
     settings: Arc<std::sync::Mutex<()>>,
+    /// Set while peta's own prompt has the terminal in raw mode: that raw mode is not a
+    /// full-screen program's.
+    prompting: Arc<AtomicBool>,
     present: bool,
 }
 
@@ -30,9 +41,41 @@ impl Terminal {
         Terminal {
             turn: Arc::default(),
             settings: Arc::default(),
+            prompting: Arc::default(),
             present: cfg!(unix) && std::fs::File::open("/dev/tty").is_ok(),
         }
     }
+}
+
+/// Whether the controlling terminal is peta's to ask on now (see the module docs).
+#[cfg(unix)]
+fn ours(prompting: &AtomicBool) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(tty) = std::fs::File::open("/dev/tty") else {
+        return false;
+    };
+    ours_at(tty.as_raw_fd(), prompting)
+}
+
+#[cfg(unix)]
+fn ours_at(fd: i32, prompting: &AtomicBool) -> bool {
+    // SAFETY: tcgetpgrp and getpgrp take no pointers; fd is an open terminal.
+    let foreground = unsafe { libc::tcgetpgrp(fd) == libc::getpgrp() };
+    if !foreground {
+        return false;
+    }
+    // SAFETY: termios is plain data; tcgetattr fills it for an open terminal fd.
+    let mut settings: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::tcgetattr(fd, &mut settings) } != 0 {
+        return false;
+    }
+    settings.c_lflag & libc::ICANON != 0 || prompting.load(Ordering::SeqCst)
+}
+
+#[cfg(not(unix))]
+fn ours(_prompting: &AtomicBool) -> bool {
+    false
 }
 
 impl Channel for Terminal {
@@ -41,7 +84,11 @@ impl Channel for Terminal {
     }
 
     fn available(&self) -> bool {
-        self.present
+        self.present && ours(&self.prompting)
+    }
+
+    fn on_the_screen(&self) -> bool {
+        true
     }
 
     fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a> {
@@ -60,11 +107,12 @@ impl Channel for Terminal {
             let timeout = request.timeout;
             let (tx, rx) = tokio::sync::oneshot::channel();
             let settings = self.settings.clone();
+            let prompting = self.prompting.clone();
             std::thread::Builder::new()
                 .name("peta-tty".into())
                 .spawn(move || {
                     let _owner = settings.lock().unwrap_or_else(|e| e.into_inner());
-                    let _ = tx.send(prompt(&text, timeout, &withdrawn));
+                    let _ = tx.send(prompt(&text, timeout, &withdrawn, &prompting));
                 })
                 .ok()?;
             rx.await.ok().flatten()
@@ -85,7 +133,12 @@ fn answer_for(key: u8) -> Option<Option<Answer>> {
 }
 
 #[cfg(unix)]
-fn prompt(text: &str, timeout: Duration, withdrawn: &AtomicBool) -> Option<Answer> {
+fn prompt(
+    text: &str,
+    timeout: Duration,
+    withdrawn: &AtomicBool,
+    prompting: &AtomicBool,
+) -> Option<Answer> {
     use std::io::{Read, Write};
     use std::os::fd::AsRawFd;
 
@@ -95,7 +148,11 @@ fn prompt(text: &str, timeout: Duration, withdrawn: &AtomicBool) -> Option<Answe
         .open("/dev/tty")
         .ok()?;
     let fd = tty.as_raw_fd();
-    let _raw = RawMode::enter(fd)?;
+    // The terminal may have changed hands since the question was raced.
+    if !ours_at(fd, prompting) {
+        return None;
+    }
+    let _raw = RawMode::enter(fd, prompting)?;
     // SAFETY: fd is an open terminal; TCIFLUSH discards input typed before the question.
     unsafe { libc::tcflush(fd, libc::TCIFLUSH) };
     // Output processing is left on, so "\n" still moves to the start of the next line.
@@ -144,20 +201,26 @@ fn prompt(text: &str, timeout: Duration, withdrawn: &AtomicBool) -> Option<Answe
 }
 
 #[cfg(not(unix))]
-fn prompt(_text: &str, _timeout: Duration, _withdrawn: &AtomicBool) -> Option<Answer> {
+fn prompt(
+    _text: &str,
+    _timeout: Duration,
+    _withdrawn: &AtomicBool,
+    _prompting: &AtomicBool,
+) -> Option<Answer> {
     None
 }
 
 /// The terminal's settings while a question is open; restored on drop.
 #[cfg(unix)]
-struct RawMode {
+struct RawMode<'a> {
     fd: i32,
     saved: libc::termios,
+    prompting: &'a AtomicBool,
 }
 
 #[cfg(unix)]
-impl RawMode {
-    fn enter(fd: i32) -> Option<RawMode> {
+impl RawMode<'_> {
+    fn enter(fd: i32, prompting: &AtomicBool) -> Option<RawMode<'_>> {
         // SAFETY: termios is plain data; tcgetattr fills it for an open terminal fd.
         let mut saved: libc::termios = unsafe { std::mem::zeroed() };
         // SAFETY: as above.
@@ -168,19 +231,26 @@ impl RawMode {
         raw.c_lflag &= !(libc::ICANON | libc::ECHO | libc::ISIG | libc::IEXTEN);
         raw.c_cc[libc::VMIN] = 1;
         raw.c_cc[libc::VTIME] = 0;
+        prompting.store(true, Ordering::SeqCst);
         // SAFETY: applying settings derived from the terminal's own.
         if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &raw) } != 0 {
+            prompting.store(false, Ordering::SeqCst);
             return None;
         }
-        Some(RawMode { fd, saved })
+        Some(RawMode {
+            fd,
+            saved,
+            prompting,
+        })
     }
 }
 
 #[cfg(unix)]
-impl Drop for RawMode {
+impl Drop for RawMode<'_> {
     fn drop(&mut self) {
         // SAFETY: restoring the settings read in `enter` on the same fd.
         unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
+        self.prompting.store(false, Ordering::SeqCst);
     }
 }
 

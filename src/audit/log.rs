@@ -169,6 +169,17 @@ impl AuditLog {
         }
     }
 
+    /// Commits `event` with everything queued, then appends the chain head to the anchor file,
+    /// both durably, and returns: for the session's end when peta may be killed any moment.
+    /// The log stays open.
+    pub(crate) fn end(&self, event: Event) -> Result<(), String> {
+        self.commit(event)?;
+        if let State::Open(shared, _) = &self.state {
+            lock(&shared.writer).anchor()?;
+        }
+        Ok(())
+    }
+
     /// Writes everything queued, appends the chain head to the anchor file, and stops the
     /// writer thread.
     pub(crate) fn close(&self) {
@@ -243,6 +254,8 @@ struct Writer {
     unwritten: Vec<Event>,
     /// The newest row this writer appended.
     head: Option<(i64, String)>,
+    /// The newest row recorded in the anchor file by this writer.
+    anchored: Option<i64>,
 }
 
 impl Writer {
@@ -265,6 +278,7 @@ impl Writer {
             server: server.map(str::to_owned),
             unwritten: Vec::new(),
             head: None,
+            anchored: None,
         })
     }
 
@@ -388,11 +402,27 @@ impl Writer {
                 "audit events could not be written before exit"
             );
         }
-        if let Some((seq, hash)) = &self.head
-            && let Err(e) = append_anchor(&self.anchors, *seq, hash, &self.session)
-        {
-            tracing::error!(error = %e, file = %self.anchors.display(), "cannot append to the audit anchor file");
+        if let Err(e) = self.anchor() {
+            tracing::error!("{e}");
         }
+    }
+
+    /// Appends the chain head to the anchor file, unless it is there already.
+    fn anchor(&mut self) -> Result<(), String> {
+        let Some((seq, hash)) = &self.head else {
+            return Ok(());
+        };
+        if self.anchored == Some(*seq) {
+            return Ok(());
+        }
+        append_anchor(&self.anchors, *seq, hash, &self.session).map_err(|e| {
+            format!(
+                "cannot append to the audit anchor file {}: {e}",
+                self.anchors.display()
+            )
+        })?;
+        self.anchored = Some(*seq);
+        Ok(())
     }
 }
 

@@ -26,23 +26,25 @@ const RESCAN: Duration = Duration::from_secs(1);
 const MAX_MINUTES: u32 = 24 * 60;
 
 pub(crate) fn run(args: ApproveArgs) -> Result<u8, Error> {
-    let dir = SocketDir::from_env();
+    // Every place a session could be: its client may have started it without the
+    // variables this shell has.
+    let dirs = SocketDir::search();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
     if args.list {
-        return runtime.block_on(list(&dir, args.json));
+        return runtime.block_on(list(&dirs, args.json));
     }
     if let (Some(id), Some(answer)) = (&args.id, &args.answer) {
         let answer = protocol::parse_answer(answer).map_err(Error::Usage)?;
-        return runtime.block_on(answer_one(&dir, id, answer));
+        return runtime.block_on(answer_one(&dirs, id, answer));
     }
     let term = crate::tty::open().ok_or(Error::NoTerminal)?;
     let asked = if args.watch {
-        runtime.block_on(watch(&dir, &term))
+        runtime.block_on(watch(&dirs, &term))
     } else {
-        ask_all(&runtime, &dir, &term)
+        ask_all(&runtime, &dirs, &term)
     };
     match asked {
         Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::Interrupted => {
@@ -163,8 +165,8 @@ fn outcome(id: &str, answer: Answer, applied: Applied) -> String {
 const HOW_TO_ANSWER: &str =
     "answer with: peta approve ID --answer deny|once|session|for:10m|always";
 
-async fn list(dir: &SocketDir, json: bool) -> Result<u8, Error> {
-    let sessions = client::sessions(dir).await?;
+async fn list(dirs: &[SocketDir], json: bool) -> Result<u8, Error> {
+    let sessions = client::sessions(dirs).await?;
     if json {
         let listings: Vec<&Listing> = sessions.iter().map(|s| &s.listing).collect();
         let document = serde_json::json!({ "sessions": listings });
@@ -198,8 +200,8 @@ async fn list(dir: &SocketDir, json: bool) -> Result<u8, Error> {
     Ok(exit_code::OK)
 }
 
-async fn answer_one(dir: &SocketDir, id: &str, answer: Answer) -> Result<u8, Error> {
-    let (session, applied) = client::answer(dir, id, answer).await?;
+async fn answer_one(dirs: &[SocketDir], id: &str, answer: Answer) -> Result<u8, Error> {
+    let (session, applied) = client::answer(dirs, id, answer).await?;
     println!(
         "{} ({}, pid {})",
         outcome(id, answer, applied),
@@ -210,8 +212,12 @@ async fn answer_one(dir: &SocketDir, id: &str, answer: Answer) -> Result<u8, Err
 }
 
 /// Asks once about everything there is now.
-fn ask_all(runtime: &tokio::runtime::Runtime, dir: &SocketDir, term: &Term) -> Result<u8, Error> {
-    let sessions = runtime.block_on(client::sessions(dir))?;
+fn ask_all(
+    runtime: &tokio::runtime::Runtime,
+    dirs: &[SocketDir],
+    term: &Term,
+) -> Result<u8, Error> {
+    let sessions = runtime.block_on(client::sessions(dirs))?;
     let write = |line: &str| {
         term.write_line(line)
             .map_err(|e| Error::io("cannot write to the terminal", e))
@@ -313,7 +319,7 @@ enum Event {
 
 /// Follows every session, those that start later included, and asks about each question
 /// once, in the order they expire. Ends on Ctrl-C.
-async fn watch(dir: &SocketDir, term: &Term) -> Result<u8, Error> {
+async fn watch(dirs: &[SocketDir], term: &Term) -> Result<u8, Error> {
     let (events, mut incoming) = mpsc::channel::<Event>(64);
     let mut followed: HashSet<PathBuf> = HashSet::new();
     let mut listings: BTreeMap<PathBuf, Listing> = BTreeMap::new();
@@ -351,7 +357,7 @@ async fn watch(dir: &SocketDir, term: &Term) -> Result<u8, Error> {
                 return Err(Error::io("interrupted", io::ErrorKind::Interrupted.into()));
             }
             _ = rescan.tick() => {
-                for socket in client::sockets(dir)? {
+                for socket in client::sockets(dirs)? {
                     if followed.insert(socket.clone()) {
                         tokio::spawn(follow(socket, events.clone()));
                     }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use crate::approval::console::{Console, OnLate};
 use crate::approval::elicit::Elicitation;
 use crate::approval::terminal::Terminal;
-use crate::approval::{Approver, Channel, Grants};
+use crate::approval::{Approver, Channel, Grants, Kind};
 use crate::audit::{AuditLog, Event};
 use crate::cli::RunArgs;
 use crate::config::{self, Config};
@@ -38,6 +38,12 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     drop(stores);
     for warning in &env.warnings {
         tracing::warn!("{warning}");
+    }
+    if !env.dropped.is_empty() {
+        tracing::debug!(
+            dropped = %env.dropped.join(" "),
+            "variables of peta's environment the server does not get (pass one with [defaults] inherit_env, or NAME=env:NAME in the server's env)"
+        );
     }
     let (redactor, short) = Redactor::new(env.secrets.iter().map(|(k, v)| (k.as_str(), v)));
     for name in short {
@@ -73,13 +79,25 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
         let child = match spawned {
             Ok(child) => child,
             Err(e) => {
-                audit.record(session_end(None, Some(&e.to_string())));
+                audit.record(session_end(None, None, Some(&e.to_string())));
                 audit.close();
                 return Err(spawn_error(&plan.argv[0], e));
             }
         };
         watchdog.guard(child.group);
         let (gate, outbox) = gate(&plan, &config, &session_id);
+        // A client that signals peta kills it soon after (Claude Code: SIGKILL half a second
+        // after SIGINT): the session's end is made durable and anchored at the first signal,
+        // not when the server is finally gone.
+        let on_signal: session::OnSignal = {
+            let audit = audit.clone();
+            Box::new(
+                move |sig| match audit.end(session_end(None, Some(sig), None)) {
+                    Ok(()) => tracing::debug!("the session's end is recorded and anchored"),
+                    Err(e) => tracing::error!(error = %e, "could not record the session's end"),
+                },
+            )
+        };
         let outcome = session::run(
             shutdown,
             child,
@@ -89,10 +107,15 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
             redactor.clone(),
             gate,
             outbox,
+            on_signal,
         )
         .await;
         let error = outcome.as_ref().err().map(ToString::to_string);
-        audit.record(session_end(outcome.as_ref().ok(), error.as_deref()));
+        match outcome.as_ref().ok() {
+            // The end was recorded at the signal; what remains is how the server went.
+            Some(o) if o.signal.is_some() => audit.record(server_exit(o)),
+            o => audit.record(session_end(o, o.and_then(|o| o.signal), error.as_deref())),
+        }
         audit.close();
         outcome.map_err(|e| Error::io("the session failed", e))
     });
@@ -129,7 +152,9 @@ fn session_start(plan: &Plan, child_pid: Option<u32>) -> Event {
     }
 }
 
-fn session_end(outcome: Option<&Outcome>, error: Option<&str>) -> Event {
+/// The session's end: when the server exited (`outcome`), or when a signal asked peta to
+/// stop (`signal`, no outcome yet; [`server_exit`] follows if peta lives to see it).
+fn session_end(outcome: Option<&Outcome>, signal: Option<i32>, error: Option<&str>) -> Event {
     Event {
         ts: crate::audit::time::now(),
         direction: "peta",
@@ -138,7 +163,25 @@ fn session_end(outcome: Option<&Outcome>, error: Option<&str>) -> Event {
         detail: Some(
             json!({
                 "exit_code": outcome.map(Outcome::exit_code),
-                "signal": outcome.and_then(|o| o.signal),
+                "signal": signal,
+            })
+            .to_string(),
+        ),
+        ..Event::default()
+    }
+}
+
+/// How the server went, after a signal ended the session.
+fn server_exit(outcome: &Outcome) -> Event {
+    Event {
+        ts: crate::audit::time::now(),
+        direction: "peta",
+        kind: "server_exit",
+        detail: Some(
+            json!({
+                "exit_code": outcome.exit_code(),
+                "server_exit_code": outcome.status.code(),
+                "signal": outcome.signal,
             })
             .to_string(),
         ),
@@ -153,20 +196,25 @@ fn gate(
     config: &Config,
     session: &str,
 ) -> (Arc<Gate>, Option<mpsc::UnboundedReceiver<Vec<u8>>>) {
-    let (elicitation, outbox) = Elicitation::new();
-    let elicitation = Arc::new(elicitation);
-    let mut channels: Vec<Arc<dyn Channel>> = vec![Arc::new(Terminal::open()), elicitation.clone()];
+    let wanted = |kind: Kind| config.channels.contains(&kind);
+    let (elicitation, outbox) = if wanted(Kind::Client) {
+        let (elicitation, outbox) = Elicitation::new();
+        (Some(Arc::new(elicitation)), Some(outbox))
+    } else {
+        (None, None)
+    };
     #[cfg(all(unix, not(target_os = "macos")))]
-    {
+    let desktop = wanted(Kind::Desktop).then(|| {
         use crate::approval::desktop::Desktop;
         let desktop = Arc::new(crate::approval::Deferred::<Desktop>::new("desktop"));
-        channels.push(desktop.clone());
+        let found = desktop.clone();
         tokio::spawn(async move {
-            if let Some(found) = Desktop::connect().await {
-                desktop.set(found);
+            if let Some(connected) = Desktop::connect().await {
+                found.set(connected);
             }
         });
-    }
+        desktop
+    });
     let grants = match grants_file() {
         Some(file) => Grants::load(&file).unwrap_or_else(|e| {
             tracing::warn!("ignoring remembered approvals: {e}");
@@ -193,21 +241,37 @@ fn gate(
             }
         })
     };
-    let console = match Console::start(session, &plan.label(), on_late) {
-        Ok(console) => {
-            tracing::debug!(socket = %console.socket().display(), "`peta approve` can reach this session");
-            let console = Arc::new(console);
-            channels.push(console.clone());
-            Some(console)
+    let console = if wanted(Kind::Console) {
+        match Console::start(session, &plan.label(), on_late) {
+            Ok(console) => {
+                tracing::debug!(socket = %console.socket().display(), "`peta approve` can reach this session");
+                Some(Arc::new(console))
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "no `peta approve` console for this session: {e} ({})",
+                    e.hint().unwrap_or_default()
+                );
+                None
+            }
         }
-        Err(e) => {
-            tracing::warn!(
-                "no `peta approve` console for this session: {e} ({})",
-                e.hint().unwrap_or_default()
-            );
-            None
-        }
+    } else {
+        None
     };
+    // In the order of preference: it settles which of the channels on the person's screen
+    // asks (see approval/mod.rs).
+    let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+    for kind in &config.channels {
+        match kind {
+            Kind::Client => channels.extend(elicitation.clone().map(|e| e as Arc<dyn Channel>)),
+            #[cfg(all(unix, not(target_os = "macos")))]
+            Kind::Desktop => channels.extend(desktop.clone().map(|d| d as Arc<dyn Channel>)),
+            #[cfg(not(all(unix, not(target_os = "macos"))))]
+            Kind::Desktop => {}
+            Kind::Console => channels.extend(console.clone().map(|c| c as Arc<dyn Channel>)),
+            Kind::Tty => channels.push(Arc::new(Terminal::open())),
+        }
+    }
     let approver = Approver::new(channels);
     tracing::debug!(reachable = ?approver.reachable(), "approval channels");
     let mut gate = Gate::new(
@@ -216,7 +280,7 @@ fn gate(
         plan.label(),
         approver,
         grants,
-        Some(elicitation),
+        elicitation,
     );
     gate.console = console;
     gate.questions = questions;
@@ -238,7 +302,7 @@ fn gate(
         identity,
         strict,
     ));
-    (Arc::new(gate), Some(outbox))
+    (Arc::new(gate), outbox)
 }
 
 /// Where "always" approvals are kept: beside the default audit database.

@@ -94,7 +94,7 @@ fn fail(what: impl Into<String>, fix: impl Into<String>) -> Line {
     }
 }
 
-pub(crate) fn doctor(explicit: Option<&Path>) -> Result<u8, Error> {
+pub(crate) fn doctor(explicit: Option<&Path>, only: Option<&str>) -> Result<u8, Error> {
     let mut lines = Vec::new();
     let file = config::locate(explicit);
     let config = match config::load(explicit) {
@@ -131,7 +131,11 @@ pub(crate) fn doctor(explicit: Option<&Path>) -> Result<u8, Error> {
     });
     lines.push(desktop_line());
     lines.push(console_line());
-    for server in &config.servers {
+    let servers = config
+        .servers
+        .iter()
+        .filter(|s| only.is_none_or(|name| s.name == name));
+    for server in servers {
         lines.push(match &server.command {
             None => warn(
                 format!("server {}: no command in the config", server.name),
@@ -145,6 +149,9 @@ pub(crate) fn doctor(explicit: Option<&Path>) -> Result<u8, Error> {
                 ),
             },
         });
+    }
+    if let Some(name) = only {
+        lines.extend(environment_lines(&config, name));
     }
     let mut failed = false;
     for line in &lines {
@@ -264,6 +271,60 @@ fn console_line() -> Line {
             e.hint().unwrap_or_default(),
         ),
     }
+}
+
+/// The environment `peta run --server NAME` gives the server: names only, never values.
+fn environment_lines(config: &crate::config::Config, name: &str) -> Vec<Line> {
+    let configured = config.server(name);
+    let declared: Vec<&str> = configured
+        .map(|s| s.env.iter().map(|(k, _)| k.as_str()).collect())
+        .unwrap_or_default();
+    let (mut passed, mut dropped) = (Vec::new(), Vec::new());
+    for (key, _) in std::env::vars_os() {
+        let shown = key.to_string_lossy().into_owned();
+        if declared.contains(&shown.as_str()) {
+            continue;
+        }
+        if crate::secrets::env::allowed(&config.inherit_env, &key) {
+            passed.push(shown);
+        } else {
+            dropped.push(shown);
+        }
+    }
+    passed.sort();
+    dropped.sort();
+    let mut lines = Vec::new();
+    if configured.is_none() {
+        lines.push(warn(
+            format!("server {name}: not in the config; it gets peta's defaults"),
+            format!("add [servers.{name}] to give it a command, env entries or rules of its own"),
+        ));
+    }
+    lines.push(ok(format!(
+        "server {name}: gets {} variable(s) of this environment: {}",
+        passed.len(),
+        passed.join(" ")
+    )));
+    if !declared.is_empty() {
+        lines.push(ok(format!(
+            "server {name}: declares {} variable(s): {}",
+            declared.len(),
+            declared.join(" ")
+        )));
+    }
+    if !dropped.is_empty() {
+        lines.push(warn(
+            format!(
+                "server {name}: does not get {} variable(s) of this environment: {}",
+                dropped.len(),
+                dropped.join(" ")
+            ),
+            format!(
+                "if it needs one, add its name to [defaults] inherit_env, or give it as NAME = \"env:NAME\" in [servers.{name}] env (then it is redacted as a secret); a client may start peta with fewer variables than this shell has"
+            ),
+        ));
+    }
+    lines
 }
 
 /// The program `program` runs as: a path as given, else the first match on PATH.

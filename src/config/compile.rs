@@ -28,6 +28,8 @@ pub(crate) struct Config {
     pub(crate) vault: vault::Settings,
     /// `[[rules]]` and the defaults they fall back on, compiled.
     pub(crate) policy: Policy,
+    /// The approval channels to use, in order of preference (`[defaults] channels`).
+    pub(crate) channels: Vec<crate::approval::Kind>,
 }
 
 /// A configured server.
@@ -59,6 +61,7 @@ impl Default for Config {
             },
             vault: vault::Settings::default(),
             policy: Policy::default(),
+            channels: crate::approval::Kind::ALL.to_vec(),
         }
     }
 }
@@ -113,6 +116,9 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
     config.policy = super::policy::compile(&raw.defaults, &raw.servers, raw.rules, invalid)?;
     if let Some(allow) = raw.defaults.inherit_env {
         config.inherit_env = allow;
+    }
+    if let Some(names) = raw.defaults.channels {
+        config.channels = channels(&names).map_err(|m| invalid("defaults.channels", m))?;
     }
     for (name, server) in raw.servers {
         let command = match server.command {
@@ -180,6 +186,25 @@ fn compile_audit(
         settings.retain = Some(age);
     }
     Ok(settings)
+}
+
+/// The channels named in `[defaults] channels`, each once.
+fn channels(names: &[String]) -> Result<Vec<crate::approval::Kind>, String> {
+    use crate::approval::Kind;
+    let mut kinds = Vec::with_capacity(names.len());
+    for name in names {
+        let kind = Kind::parse(name).ok_or_else(|| {
+            format!(
+                "{name:?} is not a channel; the channels are {}",
+                Kind::ALL.map(|k| format!("{:?}", k.name())).join(", ")
+            )
+        })?;
+        if kinds.contains(&kind) {
+            return Err(format!("{name:?} is listed twice"));
+        }
+        kinds.push(kind);
+    }
+    Ok(kinds)
 }
 
 /// Expands a leading `~/`.

@@ -184,6 +184,28 @@ mod tests {
     }
 
     #[test]
+    fn channels_are_named_once_each() {
+        use crate::approval::Kind;
+        let config = parse(
+            "[defaults]\nchannels = [\"console\", \"client\"]\n",
+            Path::new("p"),
+        )
+        .expect("config");
+        assert_eq!(config.channels, [Kind::Console, Kind::Client]);
+        let config = parse("[defaults]\nchannels = []\n", Path::new("p")).expect("config");
+        assert!(
+            config.channels.is_empty(),
+            "no channel: every question is denied"
+        );
+        for bad in ["[\"tty\", \"tty\"]", "[\"elicitation\"]"] {
+            let err = parse(&format!("[defaults]\nchannels = {bad}\n"), Path::new("p"))
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains("defaults.channels"), "{err}");
+        }
+    }
+
+    #[test]
     fn the_example_config_parses_and_means_what_it_says() {
         let text = include_str!("../../peta.example.toml");
         let config = parse(text, Path::new("peta.example.toml")).expect("example config");
@@ -193,6 +215,13 @@ mod tests {
         assert!(demo.command.is_some());
         assert_eq!(demo.env, [("DEMO_GREETING".to_owned(), "hello".to_owned())]);
         assert!(config.inherit_env.iter().any(|p| p == "LC_*"));
+        #[cfg(not(windows))]
+        assert_eq!(
+            config.inherit_env,
+            crate::secrets::env::DEFAULT_ALLOW,
+            "the example shows the default"
+        );
+        assert_eq!(config.channels, crate::approval::Kind::ALL);
 
         use crate::policy::{Action, Call, Subject};
         let policy = &config.policy;

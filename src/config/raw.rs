@@ -37,6 +37,7 @@ pub(crate) struct RawDefaults {
     pub(crate) default_action: Option<Action>,
     pub(crate) timeout: Option<String>,
     pub(crate) gate: Option<Vec<Method>>,
+    pub(crate) channels: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

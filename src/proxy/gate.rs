@@ -558,6 +558,11 @@ impl Gate {
 /// person chose.
 pub(crate) fn denial_text(request: &Request, verdict: &Verdict) -> String {
     let what = format!("{} {}", request.method, request.tool);
+    if verdict.answer == crate::approval::Answer::Dismissed {
+        return format!(
+            "peta asked the user to approve {what} in the client's own dialog, and it was dismissed there without a choice (declined or cancelled; a client without a screen, such as `claude -p`, dismisses every question), so it was denied; nothing was sent to the server. If the call is needed, ask the user to allow it with `peta approve` in a terminal (it stays answerable for 10 minutes), then retry the same call."
+        );
+    }
     match verdict.by.as_str() {
         "timeout" => format!(
             "peta asked the user to approve {what} and got no answer within {} s, so it was denied; nothing was sent to the server. Ask the user to approve it (at the terminal prompt, the desktop notification, or with `peta approve` in a terminal), then retry the same call.",

@@ -50,6 +50,11 @@ enum Trigger {
     Signal(i32),
 }
 
+/// Called once, with the first signal that asks peta to stop, before the shutdown goes on:
+/// the session's end is recorded there, while peta still has the time to (a client that sent
+/// the signal kills peta half a second later).
+pub(crate) type OnSignal = Box<dyn FnOnce(i32) + Send>;
+
 /// Runs the session to its end. `shutdown` is taken before the child is started, so a
 /// signal that arrives while it starts asks for the orderly shutdown too.
 #[allow(
@@ -57,7 +62,7 @@ enum Trigger {
     reason = "the session's parts, each used once"
 )]
 pub(crate) async fn run(
-    mut shutdown: ShutdownSignals,
+    shutdown: ShutdownSignals,
     mut child: Child,
     limits: Limits,
     grace: Duration,
@@ -65,6 +70,7 @@ pub(crate) async fn run(
     redactor: Arc<Redactor>,
     gate: Arc<Gate>,
     outbox: Option<mpsc::UnboundedReceiver<Vec<u8>>>,
+    on_signal: OnSignal,
 ) -> io::Result<Outcome> {
     let signals = Arc::new(Signals::default());
     let stderr = tokio::spawn(forward_stderr(child.stderr, redactor.clone()));
@@ -83,28 +89,33 @@ pub(crate) async fn run(
         child.stdin,
         child.stdout,
     ));
+    let mut stop = Stop {
+        shutdown,
+        group: child.group,
+        grace,
+        first: None,
+        on_signal: Some(on_signal),
+        relay: signals.clone(),
+    };
     let trigger = tokio::select! {
         status = child.process.wait() => Trigger::ChildExited(status),
         ended = &mut relay => Trigger::RelayEnded(ended.unwrap_or(Ended::ServerClosed)),
         () = signals.client_closed.notified() => Trigger::ClientClosed,
-        sig = shutdown.recv() => Trigger::Signal(sig),
+        sig = stop.shutdown.recv() => Trigger::Signal(sig),
     };
-    let mut signal = None;
     let status = match trigger {
         Trigger::ChildExited(status) => status?,
         Trigger::RelayEnded(ended) => {
             tracing::debug!(?ended, "relay ended; stopping the server");
-            terminate(&mut child.process, child.group, grace).await?
+            stop.end(&mut child.process, false).await?
         }
         Trigger::ClientClosed => {
             tracing::debug!("client closed its input; waiting for the server to exit");
-            terminate(&mut child.process, child.group, grace).await?
+            stop.end(&mut child.process, false).await?
         }
         Trigger::Signal(sig) => {
-            tracing::info!(signal = sig, "stopping on signal");
-            signal = Some(sig);
-            signals.stop_input.notify_one();
-            terminate(&mut child.process, child.group, grace).await?
+            stop.heard(sig);
+            stop.end(&mut child.process, true).await?
         }
     };
     clear_group(child.group, grace).await;
@@ -114,26 +125,87 @@ pub(crate) async fn run(
         relay.abort();
     }
     let _ = tokio::time::timeout(Duration::from_millis(200), stderr).await;
-    Ok(Outcome { status, signal })
+    Ok(Outcome {
+        status,
+        signal: stop.first,
+    })
 }
 
-/// Close stdin (already done by the relay), wait, SIGTERM the group, wait, SIGKILL.
-async fn terminate(
-    process: &mut tokio::process::Child,
+/// The shutdown of a running server, and the signals peta receives meanwhile.
+struct Stop {
+    shutdown: ShutdownSignals,
     group: sys::Group,
     grace: Duration,
-) -> io::Result<ExitStatus> {
-    if let Ok(status) = tokio::time::timeout(grace, process.wait()).await {
-        return status;
+    /// The first signal that asked peta to stop.
+    first: Option<i32>,
+    on_signal: Option<OnSignal>,
+    relay: Arc<Signals>,
+}
+
+impl Stop {
+    /// A signal asked peta to stop. The server gets it at once, as it would from its client
+    /// directly; the first one also stops the relay reading the client and records the end.
+    fn heard(&mut self, sig: i32) {
+        self.group.forward(sig);
+        if self.first.is_some() {
+            tracing::debug!(signal = sig, "passed on a further signal");
+            return;
+        }
+        tracing::info!(
+            signal = sig,
+            "stopping on signal; passed it on to the server"
+        );
+        self.first = Some(sig);
+        self.relay.stop_input.notify_one();
+        if let Some(on_signal) = self.on_signal.take() {
+            on_signal(sig);
+        }
     }
-    tracing::debug!("the server did not exit after its input closed; sending SIGTERM");
-    group.terminate();
-    if let Ok(status) = tokio::time::timeout(grace, process.wait()).await {
-        return status;
+
+    /// Waits for the server to exit: after its input closed (or a signal was passed on)
+    /// for the grace time, then after SIGTERM for the grace time, then SIGKILL, to its whole
+    /// group. A signal peta receives on the way is passed on at once, and the first one starts
+    /// the grace time afresh: the server was just asked to stop in a new way.
+    async fn end(
+        &mut self,
+        process: &mut tokio::process::Child,
+        mut signalled: bool,
+    ) -> io::Result<ExitStatus> {
+        loop {
+            let deadline = tokio::time::Instant::now() + self.grace;
+            let restart = loop {
+                tokio::select! {
+                    status = process.wait() => return status,
+                    sig = self.shutdown.recv() => {
+                        let first = self.first.is_none();
+                        self.heard(sig);
+                        if first && !signalled {
+                            break true;
+                        }
+                    }
+                    () = tokio::time::sleep_until(deadline) => break false,
+                }
+            };
+            if restart {
+                signalled = true;
+                continue;
+            }
+            break;
+        }
+        tracing::debug!("the server did not exit in its grace time; sending SIGTERM");
+        self.group.terminate();
+        let deadline = tokio::time::Instant::now() + self.grace;
+        loop {
+            tokio::select! {
+                status = process.wait() => return status,
+                sig = self.shutdown.recv() => self.heard(sig),
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        tracing::warn!("the server ignored SIGTERM; killing it");
+        self.group.kill();
+        process.wait().await
     }
-    tracing::warn!("the server ignored SIGTERM; killing it");
-    group.kill();
-    process.wait().await
 }
 
 /// Ends what is left of the group once the child has exited: processes it started that are

@@ -9,10 +9,41 @@ use super::SecretValue;
 use super::reference::{Source, looks_like_credential};
 
 /// Variables passed from peta's environment when the configuration does not say otherwise.
-/// `NAME*` matches every variable starting with NAME.
+/// `NAME*` matches every variable starting with NAME. Besides the basics: the well-known
+/// non-secret settings servers need to reach the network as the rest of the machine does
+/// (CA bundles, proxies; a credential inside a proxy URL is redacted like an injected
+/// secret), the XDG base directories (where a server keeps its data), and the project
+/// directory Claude Code names.
 #[cfg(not(windows))]
 pub(crate) const DEFAULT_ALLOW: &[&str] = &[
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TERM", "TMPDIR", "TZ",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "LC_*",
+    "TERM",
+    "TMPDIR",
+    "TZ",
+    "XDG_*",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PIP_CERT",
+    "GIT_SSL_CAINFO",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "CLAUDE_PROJECT_DIR",
 ];
 #[cfg(windows)]
 pub(crate) const DEFAULT_ALLOW: &[&str] = &[
@@ -33,7 +64,22 @@ pub(crate) const DEFAULT_ALLOW: &[&str] = &[
     "ProgramFiles(x86)",
     "HOMEDRIVE",
     "HOMEPATH",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "PIP_CERT",
+    "GIT_SSL_CAINFO",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "CLAUDE_PROJECT_DIR",
 ];
+
+/// The variables whose value is a proxy URL, which may carry a credential.
+const PROXIES: &[&str] = &["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"];
 
 /// The environment for the child, and the injected secrets to redact.
 #[derive(Debug, Default)]
@@ -43,6 +89,8 @@ pub(crate) struct ChildEnv {
     pub(crate) secrets: Vec<(String, SecretValue)>,
     /// Things the person should hear about (never containing a value).
     pub(crate) warnings: Vec<String>,
+    /// The names of peta's own variables the server does not get, sorted (never values).
+    pub(crate) dropped: Vec<String>,
 }
 
 /// Why the environment could not be built.
@@ -106,13 +154,13 @@ pub(crate) fn build(
 ) -> Result<ChildEnv, EnvError> {
     let mut env = ChildEnv::default();
     for (key, value) in std::env::vars_os() {
-        let allowed = key
-            .to_str()
-            .is_some_and(|k| allow.iter().any(|pattern| matches(pattern, k)));
-        if allowed {
+        if allowed(allow, &key) {
             env.vars.push((key, value));
+        } else if !declared.iter().any(|(k, _)| key == k.as_str()) {
+            env.dropped.push(key.to_string_lossy().into_owned());
         }
     }
+    env.dropped.sort();
     for (key, entry) in declared {
         if key.is_empty() || key.contains(['=', '\0']) {
             return Err(EnvError::BadName { key: key.clone() });
@@ -171,7 +219,75 @@ pub(crate) fn build(
         env.vars.retain(|(k, _)| k != key.as_str());
         env.vars.push((key.into(), value.into()));
     }
+    for (key, value) in &env.vars {
+        let Some(name) = key.to_str().filter(|k| is_proxy(k)) else {
+            continue;
+        };
+        for credential in proxy_credentials(&value.to_string_lossy()) {
+            if !env.secrets.iter().any(|(_, s)| s.expose() == credential) {
+                env.secrets
+                    .push((name.to_owned(), SecretValue::new(credential)));
+            }
+        }
+    }
     Ok(env)
+}
+
+/// Whether `allow` passes peta's variable `key` to the server.
+pub(crate) fn allowed(allow: &[String], key: &std::ffi::OsStr) -> bool {
+    key.to_str()
+        .is_some_and(|k| allow.iter().any(|pattern| matches(pattern, k)))
+}
+
+fn is_proxy(name: &str) -> bool {
+    PROXIES.iter().any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// The credential in a proxy URL's user part (`scheme://user:password@host`): the password,
+/// or a lone user name (often a token), as written and percent-decoded.
+fn proxy_credentials(url: &str) -> Vec<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let Some((userinfo, _host)) = authority.rsplit_once('@') else {
+        return Vec::new();
+    };
+    let credential = match userinfo.split_once(':') {
+        Some((_, password)) => password,
+        None => userinfo,
+    };
+    if credential.is_empty() {
+        return Vec::new();
+    }
+    let mut found = vec![credential.to_owned()];
+    let decoded = percent_decode(credential);
+    if decoded != credential {
+        found.push(decoded);
+    }
+    found
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn matches(pattern: &str, key: &str) -> bool {
@@ -304,5 +420,29 @@ mod tests {
             1,
             "a credential-looking plain value is still redacted"
         );
+    }
+
+    #[test]
+    fn proxy_credentials_are_found_in_any_spelling() {
+        assert_eq!(
+            proxy_credentials("http://alice:correct-horse@proxy:3128"),
+            ["correct-horse"]
+        );
+        assert_eq!(
+            proxy_credentials("http://bob:p%40ss-word@proxy:3128/"),
+            ["p%40ss-word", "p@ss-word"]
+        );
+        assert_eq!(
+            proxy_credentials("socks5://ghp_token_as_user@proxy"),
+            ["ghp_token_as_user"]
+        );
+        assert!(proxy_credentials("http://proxy.corp:3128").is_empty());
+        assert!(proxy_credentials("proxy.corp:3128").is_empty());
+        assert!(proxy_credentials("http://alice:@proxy").is_empty());
+        assert_eq!(
+            proxy_credentials("user:pw-without-scheme@proxy"),
+            ["pw-without-scheme"]
+        );
+        assert!(is_proxy("https_proxy") && is_proxy("ALL_PROXY") && !is_proxy("NO_PROXY"));
     }
 }

@@ -368,7 +368,8 @@ fn the_client_ui_answers_through_elicitation() {
     let call = &report["steps"]["call"];
     assert_eq!(call["isError"], true, "{report}");
     assert!(
-        call.to_string().contains("answered at the elicitation"),
+        call.to_string()
+            .contains("dismissed there without a choice"),
         "{report}"
     );
 
@@ -798,6 +799,15 @@ fn a_2026_client_is_asked_through_input_required_and_answers_in_its_retry() {
         json!({"requestState": state, "inputResponses": answer("deny")}),
     ));
     assert!(text(&s.response(json!(4))).contains("The user denied"));
+
+    // Dismissed in the client's dialog: denied, saying so.
+    let state = ask(&mut s, 40, "dismissed");
+    s.send_json(&call(
+        41,
+        "dismissed",
+        json!({"requestState": state, "inputResponses": {"peta-approval": {"action": "cancel"}}}),
+    ));
+    assert!(text(&s.response(json!(41))).contains("dismissed there without a choice"));
 
     // A retry that changed the arguments after the question is denied, and the question is
     // spent: replaying its state gets nothing either.

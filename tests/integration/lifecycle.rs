@@ -292,3 +292,115 @@ fn exec_failures_are_clear_and_have_their_own_exit_codes() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Claude Code's way of stopping a server, against peta: stdin closed, SIGINT at once,
+/// SIGTERM 0.1 s later, SIGKILL at 0.5 s. Returns the server's log and the audit directory.
+fn stopped_like_claude(server_flags: &[&str]) -> (Vec<String>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("peta.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}[audit]\npath = \"{}\"\n",
+            crate::support::ALLOW_ALL,
+            dir.path().join("audit.db").display()
+        ),
+    )
+    .expect("config");
+    let log = dir.path().join("server.log");
+    let mut args = vec![
+        "run".to_owned(),
+        "--config".into(),
+        config.display().to_string(),
+        "--".into(),
+        python(),
+        fixture("signal_server.py").display().to_string(),
+        log.display().to_string(),
+    ];
+    args.extend(server_flags.iter().map(|f| f.to_string()));
+    let mut s = Session::start(&args);
+    s.initialize();
+    let start = Instant::now();
+    s.close_stdin();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(s.pid(), libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(100));
+    // SAFETY: as above; peta may be gone already, then the pid is still ours (unreaped).
+    unsafe { libc::kill(s.pid(), libc::SIGTERM) };
+    while start.elapsed() < Duration::from_millis(500) {
+        if s.child.try_wait().expect("try_wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(s.pid(), libc::SIGKILL) };
+    s.wait(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(300));
+    let events = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    (events, dir)
+}
+
+/// The session's end row and the highest anchored row, from the audit log in `dir`.
+fn end_and_anchor(dir: &std::path::Path) -> (Option<i64>, Option<i64>) {
+    let out = peta_command()
+        .args(["audit", "export", "--db"])
+        .arg(dir.join("audit.db"))
+        .output()
+        .expect("export");
+    let end = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|r| r["kind"] == "session_end")
+        .and_then(|r| r["seq"].as_i64());
+    let anchor = std::fs::read_to_string(dir.join("audit.db.anchors"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .max();
+    (end, anchor)
+}
+
+#[test]
+fn a_client_s_quick_stop_reaches_the_server_as_sigint_and_the_end_is_anchored() {
+    let (events, dir) = stopped_like_claude(&[]);
+    assert!(
+        events.iter().any(|e| e == "SIGINT"),
+        "the server never got the client's SIGINT: {events:?}"
+    );
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("exit"),
+        "the server exited on its own: {events:?}"
+    );
+    let (end, anchor) = end_and_anchor(dir.path());
+    let end = end.expect("a session_end row");
+    assert!(
+        anchor.is_some_and(|a| a >= end),
+        "the anchor ({anchor:?}) does not cover the end (row {end})"
+    );
+}
+
+#[test]
+fn every_signal_of_the_sequence_is_passed_on_and_the_end_is_written_before_the_kill() {
+    // A server that only notes its signals: peta must have recorded the end and forwarded
+    // both signals before the client's SIGKILL at 0.5 s.
+    let (events, dir) = stopped_like_claude(&["--stay"]);
+    let signals: Vec<&str> = events
+        .iter()
+        .map(String::as_str)
+        .filter(|e| e.starts_with("SIG"))
+        .collect();
+    assert_eq!(
+        signals.get(..2),
+        Some(&["SIGINT", "SIGTERM"][..]),
+        "{events:?}"
+    );
+    let (end, anchor) = end_and_anchor(dir.path());
+    let end = end.expect("a session_end row written before the SIGKILL");
+    assert!(anchor.is_some_and(|a| a >= end), "{anchor:?} < {end}");
+}

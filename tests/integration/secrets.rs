@@ -284,13 +284,41 @@ fn the_child_environment_is_the_allow_list_plus_declared_entries() {
         .collect();
     keys.sort_unstable();
     let allowed = [
-        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "TMPDIR", "TZ",
+        "PATH",
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "SHELL",
+        "LANG",
+        "LANGUAGE",
+        "TERM",
+        "TMPDIR",
+        "TZ",
+        "NODE_EXTRA_CA_CERTS",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "PIP_CERT",
+        "GIT_SSL_CAINFO",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "CLAUDE_PROJECT_DIR",
         "DECLARED",
     ];
     for k in &keys {
         // bash adds PWD, SHLVL and _ to its own environment before cat reads it.
         assert!(
-            allowed.contains(k) || k.starts_with("LC_") || ["PWD", "SHLVL", "_"].contains(k),
+            allowed.contains(k)
+                || k.starts_with("LC_")
+                || k.starts_with("XDG_")
+                || ["PWD", "SHLVL", "_"].contains(k),
             "the server got {k}: {keys:?}"
         );
     }

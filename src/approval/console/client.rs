@@ -72,8 +72,23 @@ impl AnswerError {
     }
 }
 
+/// The session sockets in `dirs` (see [`SocketDir::search`]). A problem with the first
+/// place (this environment's) is an error; one with another place is a warning, and that
+/// place is skipped: a directory someone else made in `/tmp` must not stop the search.
+pub(crate) fn sockets(dirs: &[SocketDir]) -> Result<Vec<PathBuf>, ConsoleError> {
+    let mut all = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        match sockets_in(dir) {
+            Ok(found) => all.extend(found),
+            Err(e) if i == 0 => return Err(e),
+            Err(e) => tracing::warn!("not looking for sessions there: {e}"),
+        }
+    }
+    Ok(all)
+}
+
 /// The session sockets in `dir` (nothing when it does not exist yet).
-pub(crate) fn sockets(dir: &SocketDir) -> Result<Vec<PathBuf>, ConsoleError> {
+fn sockets_in(dir: &SocketDir) -> Result<Vec<PathBuf>, ConsoleError> {
     if !dir.check_existing()? {
         return Ok(Vec::new());
     }
@@ -88,10 +103,10 @@ pub(crate) fn sockets(dir: &SocketDir) -> Result<Vec<PathBuf>, ConsoleError> {
     Ok(sockets)
 }
 
-/// Every running session in `dir` with its questions, by label.
-pub(crate) async fn sessions(dir: &SocketDir) -> Result<Vec<Session>, ConsoleError> {
+/// Every running session in `dirs` with its questions, by label.
+pub(crate) async fn sessions(dirs: &[SocketDir]) -> Result<Vec<Session>, ConsoleError> {
     let mut found = Vec::new();
-    for socket in sockets(dir)? {
+    for socket in sockets(dirs)? {
         if let Some(listing) = list(&socket).await {
             found.push(Session { socket, listing });
         }
@@ -122,11 +137,11 @@ pub(crate) async fn list(socket: &Path) -> Option<Listing> {
 
 /// Answers `id` in whichever running session holds it.
 pub(crate) async fn answer(
-    dir: &SocketDir,
+    dirs: &[SocketDir],
     id: &str,
     answer: Answer,
 ) -> Result<(Session, Applied), AnswerError> {
-    let sessions = sessions(dir).await?;
+    let sessions = sessions(dirs).await?;
     if sessions.is_empty() {
         return Err(AnswerError::NoSessions);
     }

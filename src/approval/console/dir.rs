@@ -1,7 +1,11 @@
 //! Where the sessions' sockets live, and the checks that keep that place the user's own.
 //!
 //! The directory is `<runtime>/peta`, where `<runtime>` is `$XDG_RUNTIME_DIR` (when set to an
-//! absolute path), else `/tmp/peta-<uid>`. The session side creates what is missing with mode
+//! absolute path), else `/run/user/<uid>` when it is the user's own private directory (what
+//! `XDG_RUNTIME_DIR` is set to on a systemd machine: clients such as Codex and the Inspector
+//! start servers without the variable, and the session must land where the person's
+//! terminal looks), else `/tmp/peta-<uid>`. `peta approve` looks in every one of these
+//! places ([`SocketDir::search`]). The session side creates what is missing with mode
 //! 0700. Both sides refuse to use it, ssh-style, when `<runtime>` belongs to another user or
 //! others may write to it, or when `peta` belongs to another user, is a symbolic link, or
 //! others may enter it at all (any group or world bit). The checks look at the opened
@@ -75,11 +79,22 @@ impl SocketDir {
     /// by a GUI client and `peta approve` in a shell must agree on the place, and shells often
     /// set variables the GUI never sees.
     pub(crate) fn from_env() -> SocketDir {
-        let runtime = std::env::var_os("XDG_RUNTIME_DIR")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .unwrap_or_else(|| PathBuf::from(format!("/tmp/peta-{}", euid())));
-        SocketDir::under(&runtime)
+        SocketDir::under(&runtime_dir(
+            std::env::var_os("XDG_RUNTIME_DIR"),
+            Path::new(RUN_USER),
+            euid(),
+        ))
+    }
+
+    /// Every place a session of this user could keep its socket, whatever its environment
+    /// held: this environment's first, then `/run/user/<uid>` (when the user's own), then the
+    /// `/tmp` fallback.
+    pub(crate) fn search() -> Vec<SocketDir> {
+        places(
+            std::env::var_os("XDG_RUNTIME_DIR"),
+            Path::new(RUN_USER),
+            euid(),
+        )
     }
 
     /// `<runtime>/peta`.
@@ -133,6 +148,53 @@ impl SocketDir {
         check(&self.path, Strictness::Private)?;
         Ok(true)
     }
+}
+
+/// Where systemd (and elogind) make each user's runtime directory.
+const RUN_USER: &str = "/run/user";
+
+/// `$XDG_RUNTIME_DIR` (`var`) when absolute, else `<run_user>/<uid>` when it is the user's
+/// private directory, else `/tmp/peta-<uid>`.
+fn runtime_dir(var: Option<std::ffi::OsString>, run_user: &Path, uid: u32) -> PathBuf {
+    if let Some(dir) = var.map(PathBuf::from).filter(|p| p.is_absolute()) {
+        return dir;
+    }
+    users_own(run_user, uid).unwrap_or_else(|| fallback(uid))
+}
+
+fn fallback(uid: u32) -> PathBuf {
+    PathBuf::from(format!("/tmp/peta-{uid}"))
+}
+
+/// `<run_user>/<uid>`, if it is a directory (not a link) of `uid` that only it may enter.
+fn users_own(run_user: &Path, uid: u32) -> Option<PathBuf> {
+    let dir = run_user.join(uid.to_string());
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.is_dir() && meta.uid() == uid && meta.mode() & 0o077 == 0).then_some(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (meta, dir);
+        None
+    }
+}
+
+/// [`SocketDir::search`]'s places, each once.
+fn places(var: Option<std::ffi::OsString>, run_user: &Path, uid: u32) -> Vec<SocketDir> {
+    let mut runtimes = vec![runtime_dir(var, run_user, uid)];
+    runtimes.extend(users_own(run_user, uid));
+    runtimes.push(fallback(uid));
+    let mut dirs: Vec<SocketDir> = Vec::new();
+    for runtime in runtimes {
+        let dir = SocketDir::under(&runtime);
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,5 +341,56 @@ mod tests {
         for bad in ["", "../x", "a/b", ".hidden", "a b"] {
             assert!(dir.socket(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn without_the_variable_the_users_own_run_dir_comes_before_tmp() {
+        use std::os::unix::fs::PermissionsExt;
+        let run_user = tempfile::tempdir().expect("dir");
+        let uid = euid();
+        let own = run_user.path().join(uid.to_string());
+        let var = |p: &str| Some(std::ffi::OsString::from(p));
+        let runtimes = |var: Option<std::ffi::OsString>| -> Vec<PathBuf> {
+            places(var, run_user.path(), uid)
+                .into_iter()
+                .map(|d| d.runtime)
+                .collect()
+        };
+        // No /run/user/<uid>: the variable, else /tmp.
+        assert_eq!(runtime_dir(None, run_user.path(), uid), fallback(uid));
+        assert_eq!(
+            runtime_dir(var("relative"), run_user.path(), uid),
+            fallback(uid)
+        );
+        assert_eq!(runtimes(var("/x")), [PathBuf::from("/x"), fallback(uid)]);
+
+        std::fs::create_dir(&own).expect("own dir");
+        std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        assert_eq!(runtime_dir(None, run_user.path(), uid), own);
+        assert_eq!(
+            runtime_dir(var("/x"), run_user.path(), uid),
+            PathBuf::from("/x"),
+            "the variable wins"
+        );
+        assert_eq!(runtimes(None), [own.clone(), fallback(uid)]);
+        assert_eq!(
+            runtimes(var("/x")),
+            [PathBuf::from("/x"), own.clone(), fallback(uid)],
+            "peta approve looks everywhere"
+        );
+        assert_eq!(
+            runtimes(var(own.to_str().expect("utf-8"))),
+            [own.clone(), fallback(uid)],
+            "each place once"
+        );
+
+        // Open to others: not the user's private place.
+        std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(runtime_dir(None, run_user.path(), uid), fallback(uid));
+        // A link in its place is not it either.
+        std::fs::remove_dir(&own).expect("rmdir");
+        let elsewhere = tempfile::tempdir().expect("dir");
+        std::os::unix::fs::symlink(elsewhere.path(), &own).expect("link");
+        assert_eq!(runtime_dir(None, run_user.path(), uid), fallback(uid));
     }
 }

@@ -218,7 +218,7 @@ pub(crate) fn parse_answer(text: &str) -> Result<Answer, String> {
 /// The text form [`parse_answer`] reads.
 pub(crate) fn answer_text(answer: Answer) -> String {
     match answer {
-        Answer::Deny => "deny".into(),
+        Answer::Deny | Answer::Dismissed => "deny".into(),
         Answer::Once => "once".into(),
         Answer::Session => "session".into(),
         Answer::Always => "always".into(),

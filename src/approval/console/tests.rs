@@ -57,7 +57,9 @@ async fn sessions_until(
     done: impl Fn(&[client::Session]) -> bool,
 ) -> Vec<client::Session> {
     for _ in 0..500 {
-        let sessions = client::sessions(dir).await.expect("sessions");
+        let sessions = client::sessions(std::slice::from_ref(dir))
+            .await
+            .expect("sessions");
         if done(&sessions) {
             return sessions;
         }
@@ -105,28 +107,31 @@ fn two_sessions_are_listed_and_each_answer_reaches_its_request() {
             );
             assert!(sessions[0].listing.pending[0].deadline_ms > 0);
 
-            let (session, applied) = client::answer(&dir, "peta-b", Answer::Session)
-                .await
-                .expect("answered");
+            let (session, applied) =
+                client::answer(std::slice::from_ref(&dir), "peta-b", Answer::Session)
+                    .await
+                    .expect("answered");
             assert_eq!(
                 (session.listing.label.as_str(), applied),
                 ("beta", Applied::Now)
             );
-            let (session, applied) = client::answer(&dir, "peta-a", Answer::Deny)
-                .await
-                .expect("answered");
+            let (session, applied) =
+                client::answer(std::slice::from_ref(&dir), "peta-a", Answer::Deny)
+                    .await
+                    .expect("answered");
             assert_eq!(
                 (session.listing.label.as_str(), applied),
                 ("alpha", Applied::Now)
             );
 
-            let again = client::answer(&dir, "peta-b", Answer::Always).await;
+            let again = client::answer(std::slice::from_ref(&dir), "peta-b", Answer::Always).await;
             assert!(
                 matches!(&again, Err(AnswerError::Refused { decided: true, message })
                     if message.contains("already decided") && message.contains("allow for this session")),
                 "{again:?}"
             );
-            let unknown = client::answer(&dir, "peta-nope", Answer::Once).await;
+            let unknown =
+                client::answer(std::slice::from_ref(&dir), "peta-nope", Answer::Once).await;
             assert!(
                 matches!(unknown, Err(AnswerError::Unknown { .. })),
                 "{unknown:?}"
@@ -184,7 +189,12 @@ fn dropping_the_question_withdraws_it_and_watchers_are_told() {
             .await
             .expect("the watcher is let go");
         assert!(matches!(end, Ok(None) | Err(_)), "{end:?}");
-        assert!(client::sessions(&dir).await.expect("none").is_empty());
+        assert!(
+            client::sessions(std::slice::from_ref(&dir))
+                .await
+                .expect("none")
+                .is_empty()
+        );
     });
 }
 
@@ -202,11 +212,13 @@ fn a_late_allow_applies_to_the_retry_and_a_late_deny_to_nothing() {
                 Verdict::denied("timeout")
             );
         }
-        let sessions = client::sessions(&dir).await.expect("sessions");
+        let sessions = client::sessions(std::slice::from_ref(&dir))
+            .await
+            .expect("sessions");
         assert_eq!(sessions[0].listing.recent.len(), 3);
         assert!(sessions[0].listing.pending.is_empty());
 
-        let (_, applied) = client::answer(&dir, "peta-late", Answer::Once)
+        let (_, applied) = client::answer(std::slice::from_ref(&dir), "peta-late", Answer::Once)
             .await
             .expect("late answer");
         assert_eq!(applied, Applied::Retry);
@@ -215,7 +227,7 @@ fn a_late_allow_applies_to_the_retry_and_a_late_deny_to_nothing() {
             [("peta-late".to_owned(), Answer::Once)]
         );
 
-        let (_, applied) = client::answer(&dir, "peta-denied", Answer::Deny)
+        let (_, applied) = client::answer(std::slice::from_ref(&dir), "peta-denied", Answer::Deny)
             .await
             .expect("late deny");
         assert_eq!(applied, Applied::None);
@@ -227,13 +239,16 @@ fn a_late_allow_applies_to_the_retry_and_a_late_deny_to_nothing() {
 
         // Another channel answered it: the session says so, and it is no longer offered.
         console.settled("peta-settled");
-        let refused = client::answer(&dir, "peta-settled", Answer::Always).await;
+        let refused =
+            client::answer(std::slice::from_ref(&dir), "peta-settled", Answer::Always).await;
         assert!(
             matches!(&refused, Err(AnswerError::Refused { decided: true, message }) if message.contains("decided in the session")),
             "{refused:?}"
         );
         assert_eq!(late.lock().expect("lock").len(), 1);
-        let sessions = client::sessions(&dir).await.expect("sessions");
+        let sessions = client::sessions(std::slice::from_ref(&dir))
+            .await
+            .expect("sessions");
         assert!(sessions[0].listing.recent.is_empty());
     });
 }
@@ -249,7 +264,7 @@ fn withdrawn_questions_are_forgotten_after_a_while() {
         let question = request("peta-old", 45_000);
         drop(console.ask(&question));
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let answered = client::answer(&dir, "peta-old", Answer::Once).await;
+        let answered = client::answer(std::slice::from_ref(&dir), "peta-old", Answer::Once).await;
         assert!(
             matches!(answered, Err(AnswerError::Unknown { .. })),
             "{answered:?}"
@@ -333,7 +348,7 @@ fn garbage_oversized_lines_and_stuck_clients_do_not_break_the_session() {
             assert!(reply.contains("longer than 65536 bytes"), "{reply}");
 
             // The session still takes answers.
-            client::answer(&dir, "peta-g", Answer::Once)
+            client::answer(std::slice::from_ref(&dir), "peta-g", Answer::Once)
                 .await
                 .expect("answered")
         };
@@ -360,7 +375,7 @@ fn loose_directories_are_refused_and_nothing_is_bound_there() {
                 "names the path: {rendered}"
             );
             assert!(
-                client::sessions(&dir).await.is_err(),
+                client::sessions(std::slice::from_ref(&dir)).await.is_err(),
                 "the client refuses it too"
             );
             assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 0);
@@ -404,7 +419,9 @@ fn stale_sockets_are_cleaned_up() {
     std::fs::write(dir.path().join("notes.txt"), "not a socket").expect("write");
     run(async {
         let live = Console::start_in(&dir, "live", "demo", ignore()).expect("start");
-        let sessions = client::sessions(&dir).await.expect("sessions");
+        let sessions = client::sessions(std::slice::from_ref(&dir))
+            .await
+            .expect("sessions");
         assert_eq!(sessions.len(), 1);
         assert_eq!(sessions[0].socket, live.socket());
         assert!(!stale.exists(), "the stale socket was removed");
@@ -461,7 +478,9 @@ fn another_users_connection_is_closed_unanswered() {
             ),
         }
         // We still are.
-        let sessions = client::sessions(&dir).await.expect("sessions");
+        let sessions = client::sessions(std::slice::from_ref(&dir))
+            .await
+            .expect("sessions");
         assert_eq!(sessions[0].listing.pending.len(), 1);
     });
 }

@@ -112,6 +112,13 @@ impl Group {
         self.0.is_some_and(|g| unsafe { libc::killpg(g, sig) } == 0)
     }
 
+    /// Delivers `sig`, a signal peta itself received, to the server's process group: what
+    /// the server would have got from its client without peta in between. This is the one
+    /// way the session passes a client's signal on; a confined server's group gets it too.
+    pub(crate) fn forward(self, sig: i32) {
+        self.signal(sig);
+    }
+
     pub(crate) fn terminate(self) {
         self.signal(libc::SIGTERM);
     }

@@ -38,6 +38,12 @@ impl Group {
         self.taskkill(false);
     }
 
+    /// A signal peta received, passed on: Windows has none to forward, so the group is asked
+    /// to end.
+    pub(crate) fn forward(self, _sig: i32) {
+        self.taskkill(false);
+    }
+
     pub(crate) fn kill(self) {
         self.taskkill(true);
     }

@@ -31,12 +31,28 @@ pub fn state_home() -> &'static Path {
 /// A configuration that lets every gated call through.
 pub const ALLOW_ALL: &str = "[defaults]\ndefault_action = \"allow\"\n";
 
+/// A private runtime directory (0700) for this test run: sessions keep their `peta approve`
+/// sockets there rather than in the machine-wide `/tmp/peta-<uid>`, which `peta approve`
+/// also searches.
+pub fn runtime_home() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("runtime dir");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod");
+        dir
+    })
+    .path()
+}
+
 /// `peta` with a private state directory and no user configuration.
 pub fn peta_command() -> Command {
     let mut c = Command::new(peta());
     c.env("XDG_STATE_HOME", state_home())
         .env_remove("PETA_CONFIG")
-        .env("XDG_CONFIG_HOME", state_home());
+        .env("XDG_CONFIG_HOME", state_home())
+        .env("XDG_RUNTIME_DIR", runtime_home());
     c
 }
 
@@ -450,6 +466,19 @@ impl Pty {
                 "the terminal never showed {text:?}:\n{shown}"
             );
             std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Puts the terminal in raw mode, as a full-screen program (a terminal client) does.
+    pub fn raw(&mut self) {
+        use std::os::fd::AsRawFd;
+        let fd = self.slave.as_raw_fd();
+        // SAFETY: termios is plain data, filled by tcgetattr on an open terminal.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(fd, &mut t), 0, "tcgetattr");
+            libc::cfmakeraw(&mut t);
+            assert_eq!(libc::tcsetattr(fd, libc::TCSANOW, &t), 0, "tcsetattr");
         }
     }
 
