@@ -60,6 +60,13 @@ pub(crate) fn config(command: ConfigCommand) -> Result<u8, Error> {
             println!("ok: no configuration file; peta runs with the defaults ({rules} rule(s))")
         }
     }
+    for layer in loaded.policy.layers() {
+        println!(
+            "ok: {} adds {} rule(s), which can only make decisions stricter",
+            layer.source,
+            layer.rules().len()
+        );
+    }
     Ok(exit_code::OK)
 }
 

@@ -4,6 +4,7 @@
 mod compile;
 mod error;
 mod load;
+mod place;
 mod policy;
 mod project;
 mod raw;

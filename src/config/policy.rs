@@ -50,14 +50,14 @@ pub(super) fn compile(
     Ok(policy)
 }
 
-/// Compiles `rules` and adds them after the policy's own; their keys are `rules[N]`,
+/// Compiles `rules` and adds them to the policy's last layer; their keys are `rules[N]`,
 /// counted within `rules`.
 pub(super) fn add_rules(
     policy: &mut Policy,
     rules: Vec<RawRule>,
     invalid: Invalid,
 ) -> Result<(), ConfigError> {
-    let before = policy.rules().len();
+    let before = policy.all_rules().count();
     for (i, raw) in rules.into_iter().enumerate() {
         let key = format!("rules[{i}]");
         let id = raw.id.clone();

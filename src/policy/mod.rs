@@ -15,7 +15,7 @@ mod show;
 mod subject;
 
 pub(crate) use action::Action;
-pub(crate) use engine::{Call, Decider, Explanation, Policy, ServerPolicy};
+pub(crate) use engine::{Call, Decider, Explanation, Policy, ServerPolicy, Source};
 pub(crate) use matcher::NameMatcher;
 pub(crate) use pointer::Pointer;
 pub(crate) use predicate::{Predicate, Test};

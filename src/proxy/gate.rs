@@ -251,7 +251,9 @@ impl Gate {
                 grant_scope: None,
             },
             Action::Deny => {
-                let why = decision.message.clone().unwrap_or(decision.reason.clone());
+                let why = decision
+                    .message_for_people()
+                    .unwrap_or(decision.reason.clone());
                 Judgement::Deny {
                     text: format!(
                         "peta's policy denies {} {shown} (rule `{rule}`: {why}). Nothing was sent to the server. Do not retry this call; if it is needed, ask the user to change the rule in peta's configuration.",
@@ -289,7 +291,7 @@ impl Gate {
                     tool: shown,
                     rule: rule.clone(),
                     reason: decision.reason.clone(),
-                    message: decision.message.clone(),
+                    message: decision.message_for_people(),
                     arguments: render::arguments(arguments.as_ref(), redactor),
                     annotations: listed
                         .as_ref()
