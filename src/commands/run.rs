@@ -23,8 +23,9 @@ use crate::proxy::{child, session, sys};
 use crate::secrets::{self, redact::Redactor};
 
 pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
-    let config = config::load(args.config.as_deref())?;
+    let mut config = config::load(args.config.as_deref())?;
     let plan = plan(args, &config)?;
+    config.policy.host = Arc::new(config::LocalHost::here().with_command(&plan.argv));
     tracing::debug!(server = plan.name.as_deref(), command = ?plan.argv, "starting");
     // Before any secret is in memory: no core dumps, no ptrace or /proc/<pid>/environ
     // reads by other processes of the user (the server included).

@@ -46,8 +46,7 @@ pub(crate) fn init(path: Option<PathBuf>, force: bool) -> Result<u8, Error> {
 
 pub(crate) fn config(command: ConfigCommand) -> Result<u8, Error> {
     let ConfigCommand::Check { config: explicit } = command;
-    let file = config::locate(explicit.as_deref());
-    let loaded = config::load(explicit.as_deref())?;
+    let (file, loaded) = config::load_to_check(explicit.as_deref())?;
     let rules = loaded.policy.rules().len();
     match file {
         Some(file) => println!(

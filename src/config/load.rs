@@ -4,9 +4,11 @@
 //! paths, outside the project directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::compile::{Config, compile};
 use super::error::ConfigError;
+use super::host::LocalHost;
 use super::place;
 use super::raw::RawConfig;
 
@@ -24,6 +26,25 @@ pub(crate) fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
 
 /// Where the user's configuration directory is. A relative `$XDG_CONFIG_HOME` is ignored,
 /// as the XDG Base Directory specification says.
+/// Loads a configuration only to check it (`peta config check`): a relative `--config` is
+/// read against the working directory and a file in the project is taken as it is, since
+/// checking a file grants it nothing. Returns the file read, made absolute.
+pub(crate) fn load_to_check(
+    explicit: Option<&Path>,
+) -> Result<(Option<PathBuf>, Config), ConfigError> {
+    match explicit {
+        Some(file) => {
+            let file = std::path::absolute(file).map_err(|source| ConfigError::Read {
+                file: file.to_owned(),
+                source,
+            })?;
+            let config = with_project(Some(&file), load_file(&file)?)?;
+            Ok((Some(file), config))
+        }
+        None => Ok((locate_checked(None)?, load(None)?)),
+    }
+}
+
 /// Where the configuration comes from, refused when it cannot be the user's (see `place`).
 fn locate_checked(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
     let from = if explicit.is_some() {
@@ -67,6 +88,12 @@ pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         Some(file) => load_file(file)?,
         None => Config::default(),
     };
+    with_project(user.as_deref(), config)
+}
+
+/// Adds the project's layer, if there is a project file that is not `user`, and the host.
+fn with_project(user: Option<&Path>, mut config: Config) -> Result<Config, ConfigError> {
+    config.policy.host = Arc::new(LocalHost::here());
     let Some(project) = std::env::current_dir()
         .ok()
         .map(|dir| dir.join("peta.toml"))
@@ -75,7 +102,7 @@ pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         return Ok(config);
     };
     let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
-    if user.as_deref().is_some_and(|u| same(u, &project)) {
+    if user.is_some_and(|u| same(u, &project)) {
         return Ok(config);
     }
     let text = std::fs::read_to_string(&project).map_err(|source| ConfigError::Read {

@@ -77,6 +77,16 @@ pub(crate) fn home() -> Option<PathBuf> {
     })
 }
 
+/// The home directory of the user named `user`, from the password database.
+#[cfg(unix)]
+pub(crate) fn home_of(user: &str) -> Option<PathBuf> {
+    let name = std::ffi::CString::new(user).ok()?;
+    // SAFETY: `name` is a valid C string that outlives the call.
+    passwd_home(|pwd, buf, len, result| unsafe {
+        libc::getpwnam_r(name.as_ptr(), pwd, buf, len, result)
+    })
+}
+
 #[cfg(unix)]
 fn passwd_home(
     lookup: impl Fn(
@@ -110,6 +120,11 @@ pub(crate) fn home() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
+#[cfg(not(unix))]
+pub(crate) fn home_of(_user: &str) -> Option<PathBuf> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +141,7 @@ mod tests {
     fn the_home_directory_comes_from_the_password_database() {
         let home = home().expect("this user has a home directory");
         assert!(home.is_absolute(), "{}", home.display());
+        assert_eq!(home_of("root"), Some(PathBuf::from("/root")));
+        assert_eq!(home_of("no-such-user-here"), None);
     }
 }

@@ -90,6 +90,7 @@ pub(crate) struct RawTests {
     pub(crate) eq: Option<toml::Value>,
     pub(crate) one_of: Option<Vec<toml::Value>>,
     pub(crate) glob: Option<String>,
+    pub(crate) path: Option<String>,
     pub(crate) regex: Option<String>,
     pub(crate) lt: Option<toml::Value>,
     pub(crate) gt: Option<toml::Value>,

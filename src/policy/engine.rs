@@ -30,12 +30,14 @@ use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::action::Action;
+use super::path::{Host, Lexical};
 use super::rule::{Rule, Verdict};
 use super::subject::{Method, Subject};
 use crate::display::visible;
@@ -114,6 +116,9 @@ pub(crate) struct Policy {
     pub(crate) gate: Vec<Method>,
     /// Settings of the servers that have any, by name.
     pub(crate) servers: BTreeMap<String, ServerPolicy>,
+    /// The machine the server runs on, as path tests need to know it (its working
+    /// directory, homes, symlinks); knows nothing until the caller says.
+    pub(crate) host: Arc<dyn Host>,
 }
 
 impl Default for Policy {
@@ -125,6 +130,7 @@ impl Default for Policy {
             timeout: DEFAULT_TIMEOUT,
             gate: Vec::new(),
             servers: BTreeMap::new(),
+            host: Arc::new(Lexical),
         }
     }
 }
@@ -268,7 +274,7 @@ impl Policy {
                 action: rule.action,
                 matched: verdict.is_ok(),
                 detail: match verdict {
-                    Ok(()) => rule.describe_match(args),
+                    Ok(()) => rule.describe_match(args, self.host.as_ref()),
                     Err(miss) => rule.describe_miss(miss, call, args),
                 },
             });
@@ -299,7 +305,7 @@ impl Policy {
                 reason: format!(
                     "rule `{}` matched: {}",
                     visible(&rule.id),
-                    rule.describe_match(read)
+                    rule.describe_match(read, self.host.as_ref())
                 ),
                 message: rule.message.clone(),
                 timeout: rule.timeout.unwrap_or(self.timeout),
@@ -330,7 +336,7 @@ impl Policy {
                         "rule `{}` of {} matched: {}; it tightens {} (by {}) to {}",
                         visible(&rule.id),
                         layer.source,
-                        rule.describe_match(read),
+                        rule.describe_match(read, self.host.as_ref()),
                         decision.action,
                         decision.decider.label(),
                         rule.action,
@@ -364,7 +370,7 @@ impl Policy {
                 match args.get() {
                     Ok(value) => {
                         read = value;
-                        verdict = rule.check_args(value);
+                        verdict = rule.check_args(value, self.host.as_ref());
                     }
                     Err(why) => return Err(self.unreadable(source, rule, why)),
                 }

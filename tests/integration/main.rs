@@ -10,6 +10,7 @@ mod hostile;
 mod install;
 mod interop;
 mod interop_matrix;
+mod lenient;
 mod lifecycle;
 mod pinning;
 mod pins;
