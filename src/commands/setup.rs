@@ -139,9 +139,13 @@ pub(crate) fn doctor(explicit: Option<&Path>) -> Result<u8, Error> {
     lines.push(console_line());
     for server in &config.servers {
         lines.push(match &server.command {
+            None if server.any_command => ok(format!(
+                "server {}: command = \"any\": any command may run under this name",
+                server.name
+            )),
             None => warn(
-                format!("server {}: no command in the config", server.name),
-                "give it after `--` in the client's config, or set `command`",
+                format!("server {}: no command in the config, so the name binds none", server.name),
+                "set `command`: then only that command gets this name's secrets, rules, grants and pins",
             ),
             Some(argv) => match resolve(&argv[0]) {
                 Some(path) => ok(format!("server {}: {} resolves to {}", server.name, argv[0].to_string_lossy(), path.display())),

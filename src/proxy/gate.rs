@@ -71,6 +71,8 @@ pub(crate) struct Gate {
     pub(crate) server: Option<String>,
     /// What people see as the server's name.
     pub(crate) label: String,
+    /// SHA-256 of the server's command line: grants are bound to it with the label.
+    pub(crate) command: String,
     pub(crate) approver: Approver,
     pub(crate) grants: Arc<Grants>,
     pub(crate) elicitation: Option<Arc<Elicitation>>,
@@ -137,6 +139,7 @@ impl Gate {
             policy,
             server,
             label,
+            command: String::new(),
             approver,
             grants,
             elicitation,
@@ -268,6 +271,7 @@ impl Gate {
                     .and_then(|a| serde_json::from_str(a.get()).ok());
                 let key = GrantKey {
                     server: self.label.clone(),
+                    command: self.command.clone(),
                     tool: gated.name.clone(),
                     definition: listed
                         .as_ref()

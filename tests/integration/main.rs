@@ -7,6 +7,7 @@ mod approve;
 mod audit;
 mod cli;
 mod hostile;
+mod identity;
 mod install;
 mod interop;
 mod interop_matrix;
