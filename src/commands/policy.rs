@@ -110,7 +110,11 @@ fn replay(db: &crate::cli::DbArgs, since: Option<&str>) -> Result<u8, Error> {
 }
 
 fn test(args: &PolicyTestArgs) -> Result<u8, Error> {
-    let config = config::load(args.config.as_deref())?;
+    let mut config = config::load(args.config.as_deref())?;
+    // Paths are read as that server would: against the directories its command names too.
+    if let Some(argv) = config.server(&args.server).and_then(|s| s.command.clone()) {
+        config.policy.host = std::sync::Arc::new(config::LocalHost::here().with_command(&argv));
+    }
     let method = Method::from_name(&args.method)
         .ok_or_else(|| Error::Usage(format!("{:?} is not a gated method", args.method)))?;
     let arguments = args

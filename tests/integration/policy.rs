@@ -530,3 +530,33 @@ fn a_projects_ask_rule_does_not_reach_a_person_in_a_session() {
     s.close_stdin();
     s.wait(std::time::Duration::from_secs(10));
 }
+
+/// `peta policy test` reads a path as the named server would: against the directories on
+/// its configured command line, through symlinks, and says which reading matched.
+#[test]
+fn policy_test_explains_a_lenient_path_match() {
+    let dir = tempfile::tempdir().expect("dir");
+    let root = dir.path().canonicalize().expect("canonical").join("root");
+    std::fs::create_dir_all(root.join("secret")).expect("mkdir");
+    std::os::unix::fs::symlink(root.join("secret"), root.join("link")).expect("link");
+    let file = config(
+        &dir,
+        &format!(
+            "[servers.fs]\ncommand = [\"node\", \"server.js\", \"{r}\"]\n[[rules]]\nid = \"no-secrets\"\naction = \"deny\"\nargs = {{ \"/path\" = {{ path = \"{r}/secret/**\" }} }}\n",
+            r = root.display()
+        ),
+    );
+    let run = policy_test(
+        Some(&file),
+        &["fs", "read_text_file", r#"{"path": "link/key.txt"}"#],
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "deny\nrule `no-secrets` matched: tool \"*\", /path path \"{r}/secret/**\": got \"link/key.txt\", which a lenient server may read as \"{r}/secret/key.txt\" (symlinks followed)\n",
+            r = root.display()
+        )),
+        "{}",
+        run.stdout
+    );
+}
