@@ -1096,6 +1096,57 @@ proptest! {
         prop_assert_eq!(decide(&p, "s", "t", &args).action, Action::Deny, "{}", args);
     }
 
+    /// A project's layer never loosens a decision, whatever the user's rules and default,
+    /// and a question it leaves or raises never waits longer than the user's would.
+    #[test]
+    fn a_project_layer_only_tightens(
+        args in json(),
+        tool in "[a-z_]{1,8}",
+        server in prop_oneof![Just("t".to_owned()), "[a-z]{0,3}"],
+        default in prop_oneof![Just("allow"), Just("ask"), Just("deny")],
+    ) {
+        let user = policy(&format!("[defaults]\ndefault_action = \"{default}\"\ntimeout = \"20s\"\n{}", FUZZ_POLICY.replace("[defaults]\n", "")));
+        let project = policy(
+            r#"
+            [[rules]]
+            id = "p-ask"
+            tool = "^[a-m].*$"
+            action = "ask"
+            timeout = "60m"
+            [[rules]]
+            id = "p-deny"
+            action = "deny"
+            args = { "/a" = { glob = "/etc/**" } }
+            [[rules]]
+            id = "p-quick"
+            tool = "*_*"
+            action = "ask"
+            timeout = "1s"
+            "#,
+        );
+        let mut layered = user.clone();
+        layered.add_layer(Source::Project("/repo/peta.toml".into()));
+        for rule in project.rules() {
+            prop_assert!(layered.add_rule(rule.clone()).is_ok());
+        }
+        let args = raw(&args.to_string());
+        let call = Call {
+            server: Some(&server),
+            subject: Subject::Tool(&tool),
+            arguments: Some(&args),
+            annotations: None,
+        };
+        let (alone, with) = (user.evaluate(&call), layered.evaluate(&call));
+        prop_assert!(with.action >= alone.action, "{:?} became {:?}", alone, with);
+        if with.action == Action::Ask {
+            let longest = if alone.action == Action::Ask { alone.timeout } else { user.timeout };
+            prop_assert!(with.timeout <= longest, "{:?} after {:?}", with, alone);
+        }
+        if with.action == alone.action {
+            prop_assert_eq!(&with.decider, &alone.decider);
+        }
+    }
+
     /// Adding an allow rule never makes an allowed call less allowed (P7).
     #[test]
     fn an_added_allow_rule_never_tightens(args in json(), tool in "[a-z_]{1,8}") {
