@@ -16,6 +16,17 @@ pub(crate) enum Error {
     NotJsonObject { what: &'static str, reason: String },
     #[error("no server command given")]
     NoCommand { server: Option<String> },
+    #[error(
+        "server {:?} is bound to the command configured for it; refusing to run another under its name\n  - {}\n  + {}",
+        crate::display::visible(server),
+        shell_line(configured),
+        shell_line(given)
+    )]
+    BoundCommand {
+        server: String,
+        configured: Vec<OsString>,
+        given: Vec<OsString>,
+    },
     #[error("server command {program:?} not found")]
     NotFound { program: OsString },
     #[error("server command {program:?} cannot be executed")]
@@ -77,7 +88,7 @@ impl Error {
     /// The exit code for this error (see `exit_code`).
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Env(_) => exit_code::CONFIG,
+            Error::Config(_) | Error::Env(_) | Error::BoundCommand { .. } => exit_code::CONFIG,
             Error::Secret { code, .. } | Error::Install { code, .. } => *code,
             Error::Tools { .. } => exit_code::CHECK_FAILED,
             Error::Answer(e) => match e {
@@ -105,6 +116,10 @@ impl Error {
             Error::Config(e) => e.hint(),
             Error::NoCommand { server: Some(name) } => Some(format!(
                 "give the command after `--`, or set `command` in [servers.{name}] of the config"
+            )),
+            Error::BoundCommand { server, .. } => Some(format!(
+                "run it under another --server name (it gets none of {server:?}'s secrets, rules, grants or pins), or set command = \"any\" in [servers.{server}] to let any command run as {server:?}",
+                server = crate::display::visible(server)
             )),
             Error::NoCommand { server: None } => {
                 Some("peta run -- npx -y @modelcontextprotocol/server-everything".into())
@@ -145,5 +160,37 @@ impl Error {
             out.push_str(&format!("\nhint: {hint}"));
         }
         out
+    }
+}
+
+/// A command line as a person would type it: each argument shell-quoted when it needs to
+/// be, invisible characters escaped.
+fn shell_line(argv: &[OsString]) -> String {
+    argv.iter()
+        .map(|arg| {
+            let arg = crate::display::visible(&arg.to_string_lossy());
+            let plain = !arg.is_empty()
+                && arg
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-./:@=+,%".contains(c));
+            if plain {
+                arg
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_lines_are_quoted_where_needed() {
+        let argv = ["npx", "-y", "@scope/pkg", "it's", "a b", "", "x\u{1b}"].map(Into::into);
+        assert_eq!(
+            super::shell_line(&argv),
+            r"npx -y @scope/pkg 'it'\''s' 'a b' '' 'x\u{1b}'"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Remembered approvals. "This session" and "for N minutes" live in memory; "always" is kept
-//! in a 0600 JSON file and is bound to the server, the tool, the SHA-256 of the tool's
-//! definition as listed, and the SHA-256 of the exact canonical arguments shown: a changed
-//! definition or different arguments ask again.
+//! in a 0600 JSON file and is bound to the server's name and the SHA-256 of its command
+//! line, the tool, the SHA-256 of the tool's definition as listed, and the SHA-256 of the
+//! exact canonical arguments shown: another command under the same name, a changed
+//! definition or different arguments ask again. A grant written before commands were part
+//! of the key has an empty command and applies to none.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -16,6 +18,10 @@ use super::Answer;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct GrantKey {
     pub(crate) server: String,
+    /// SHA-256 of the server's command line (see `commands::run`); empty in grants written
+    /// by older versions, which therefore match no session.
+    #[serde(default)]
+    pub(crate) command: String,
     pub(crate) tool: String,
     /// SHA-256 of the tool's listed definition; empty when peta has not seen it listed.
     pub(crate) definition: String,
@@ -168,6 +174,7 @@ mod tests {
     fn key(args: &str) -> GrantKey {
         GrantKey {
             server: "demo".into(),
+            command: "c1".into(),
             tool: "delete_file".into(),
             definition: "d1".into(),
             arguments: args.into(),
@@ -212,5 +219,25 @@ mod tests {
             again.check(&changed).is_none(),
             "a changed definition asks again"
         );
+        let other = GrantKey {
+            command: "c2".into(),
+            ..key("d")
+        };
+        assert!(
+            again.check(&other).is_none(),
+            "another command under the same name asks again"
+        );
+    }
+
+    #[test]
+    fn a_grant_from_before_commands_were_keyed_applies_to_none() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("grants.json");
+        let old = r#"[{"id": "abc123def456", "key": {"server": "demo", "tool": "delete_file",
+            "definition": "d1", "arguments": "a"}, "scope": "always", "created": 1, "by": "tty"}]"#;
+        crate::files::write_atomic(&file, old.as_bytes()).expect("write");
+        let grants = Grants::load(&file).expect("an older file loads");
+        assert!(grants.check(&key("a")).is_none());
+        assert_eq!(read(&file).expect("read")[0].key.command, "");
     }
 }

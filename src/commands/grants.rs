@@ -30,8 +30,8 @@ pub(crate) fn run(command: GrantsCommand) -> Result<u8, Error> {
                 writeln!(out, "{line}").map_err(|e| Error::io("cannot write to stdout", e))
             };
             write(format!(
-                "{:<12}  {:<16}  {:<24}  {:<10}  {:<12}  ARGUMENTS SHA-256",
-                "ID", "SERVER", "TOOL", "BY", "DEFINITION"
+                "{:<12}  {:<29}  {:<24}  {:<10}  {:<12}  ARGUMENTS SHA-256",
+                "ID", "SERVER@COMMAND", "TOOL", "BY", "DEFINITION"
             ))?;
             for g in &all {
                 let definition = if g.key.definition.is_empty() {
@@ -39,10 +39,16 @@ pub(crate) fn run(command: GrantsCommand) -> Result<u8, Error> {
                 } else {
                     g.key.definition[..12].to_owned()
                 };
+                // The command's hash, as `peta tools list` shows unbound servers; a grant
+                // from before commands were keyed applies to none.
+                let server = match g.key.command.get(..12) {
+                    Some(command) => format!("{}@{command}", g.key.server),
+                    None => format!("{} (no command: inert)", g.key.server),
+                };
                 write(format!(
-                    "{:<12}  {:<16}  {:<24}  {:<10}  {:<12}  {}",
+                    "{:<12}  {:<29}  {:<24}  {:<10}  {:<12}  {}",
                     g.id,
-                    crate::display::visible(&g.key.server),
+                    crate::display::visible(&server),
                     crate::display::visible(&g.key.tool),
                     g.by,
                     definition,

@@ -11,7 +11,7 @@ use crate::config::{self, Config};
 use crate::display::visible;
 use crate::error::Error;
 use crate::exit_code;
-use crate::policy::{Action, Call, Decider, Explanation, Method, Subject};
+use crate::policy::{Action, Call, Decider, Explanation, Method, Source, Subject};
 use crate::wire::strict;
 
 pub(crate) fn run(command: PolicyCommand) -> Result<u8, Error> {
@@ -110,7 +110,11 @@ fn replay(db: &crate::cli::DbArgs, since: Option<&str>) -> Result<u8, Error> {
 }
 
 fn test(args: &PolicyTestArgs) -> Result<u8, Error> {
-    let config = config::load(args.config.as_deref())?;
+    let mut config = config::load(args.config.as_deref())?;
+    // Paths are read as that server would: against the directories its command names too.
+    if let Some(argv) = config.server(&args.server).and_then(|s| s.command.clone()) {
+        config.policy.host = std::sync::Arc::new(config::LocalHost::here().with_command(&argv));
+    }
     let method = Method::from_name(&args.method)
         .ok_or_else(|| Error::Usage(format!("{:?} is not a gated method", args.method)))?;
     let arguments = args
@@ -161,12 +165,31 @@ fn object(what: &'static str, text: &str) -> Result<Box<RawValue>, Error> {
     Ok(raw)
 }
 
-/// The decision on its own first line, then why, then every rule.
+/// The decision on its own first line, then why, then every rule of every layer.
 fn render(explanation: &Explanation, config: &Config) -> String {
     let decision = &explanation.decision;
     let mut out = format!("{}\n{}\n", decision.action, decision.reason);
+    if decision.source != Source::User {
+        let _ = writeln!(
+            out,
+            "decided by {}, which can only make your configuration's decision stricter",
+            decision.source
+        );
+    }
     if let Some(message) = &decision.message {
-        let _ = writeln!(out, "message: {}", visible(message));
+        match decision.source {
+            Source::User => {
+                let _ = writeln!(out, "message: {}", visible(message));
+            }
+            _ => {
+                let _ = writeln!(
+                    out,
+                    "message (written by {}, not by you): {}",
+                    decision.source,
+                    visible(message)
+                );
+            }
+        }
     }
     if decision.action == Action::Ask {
         let _ = writeln!(
@@ -179,18 +202,31 @@ fn render(explanation: &Explanation, config: &Config) -> String {
         return out;
     }
     out.push('\n');
-    if config.policy.rules().is_empty() {
+    let total = config.policy.all_rules().count();
+    if total == 0 {
         out.push_str("no rules are configured\n");
         return out;
     }
-    let _ = writeln!(out, "rules, in order (deny wins over ask, ask over allow):");
     let width = explanation
         .rules
         .iter()
         .map(|r| r.id.len())
         .max()
         .unwrap_or(0);
+    let mut heading = None;
     for rule in &explanation.rules {
+        if heading != Some(&rule.source) {
+            heading = Some(&rule.source);
+            let _ = match &rule.source {
+                Source::User => {
+                    writeln!(out, "rules, in order (deny wins over ask, ask over allow):")
+                }
+                source => writeln!(
+                    out,
+                    "rules of {source}, which can only make the decision stricter:"
+                ),
+            };
+        }
         let _ = writeln!(
             out,
             "  {:<8}  {:<width$}  {:<5}  {}",
@@ -200,7 +236,7 @@ fn render(explanation: &Explanation, config: &Config) -> String {
             rule.detail
         );
     }
-    let unchecked = config.policy.rules().len() - explanation.rules.len();
+    let unchecked = total - explanation.rules.len();
     if unchecked > 0 {
         let _ = writeln!(
             out,

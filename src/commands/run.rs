@@ -23,8 +23,9 @@ use crate::proxy::{child, session, sys};
 use crate::secrets::{self, redact::Redactor};
 
 pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
-    let config = config::load(args.config.as_deref())?;
+    let mut config = config::load(args.config.as_deref())?;
     let plan = plan(args, &config)?;
+    config.policy.host = Arc::new(config::LocalHost::here().with_command(&plan.argv));
     tracing::debug!(server = plan.name.as_deref(), command = ?plan.argv, "starting");
     // Before any secret is in memory: no core dumps, no ptrace or /proc/<pid>/environ
     // reads by other processes of the user (the server included).
@@ -75,6 +76,7 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
         audit.record(session_start(
             &plan,
             spawned.as_ref().ok().and_then(|c| c.process.id()),
+            &redactor,
         ));
         let child = match spawned {
             Ok(child) => child,
@@ -126,8 +128,7 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     Ok(u8::try_from(outcome.exit_code()).unwrap_or(crate::exit_code::FAILED))
 }
 
-fn session_start(plan: &Plan, child_pid: Option<u32>) -> Event {
-    // Only the program's name: arguments may hold paths or tokens.
+fn session_start(plan: &Plan, child_pid: Option<u32>, redactor: &Redactor) -> Event {
     let argv0 = plan.argv.first().map(|a| {
         std::path::Path::new(a)
             .file_name()
@@ -135,6 +136,13 @@ fn session_start(plan: &Plan, child_pid: Option<u32>) -> Event {
             .to_string_lossy()
             .into_owned()
     });
+    // The whole command line, which names the server's identity; arguments may hold
+    // tokens, so each passes through the redactor. Its hash is over the exact bytes.
+    let command: Vec<String> = plan
+        .argv
+        .iter()
+        .map(|a| redactor.text(&a.to_string_lossy()).into_owned())
+        .collect();
     Event {
         ts: crate::audit::time::now(),
         direction: "peta",
@@ -142,6 +150,8 @@ fn session_start(plan: &Plan, child_pid: Option<u32>) -> Event {
         detail: Some(
             json!({
                 "argv0": argv0,
+                "command": command,
+                "command_sha256": plan.command_sha256,
                 "child_pid": child_pid,
                 "peta_pid": std::process::id(),
                 "peta_version": env!("CARGO_PKG_VERSION"),
@@ -284,14 +294,9 @@ fn gate(
     );
     gate.console = console;
     gate.questions = questions;
+    gate.command = plan.command_sha256.clone();
     // Pins live beside the audit log (in the same database file), even with auditing off.
-    let identity = plan.name.clone().unwrap_or_else(|| {
-        plan.argv
-            .iter()
-            .map(|a| a.to_string_lossy())
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+    let identity = plan.pin_identity();
     let strict = plan
         .name
         .as_deref()
@@ -314,6 +319,11 @@ pub(crate) fn grants_file() -> Option<std::path::PathBuf> {
 struct Plan {
     name: Option<String>,
     argv: Vec<OsString>,
+    /// SHA-256 of the command line (each argument's bytes and a NUL): with the name, the
+    /// server's identity for grants and pins.
+    command_sha256: String,
+    /// Whether the configuration binds the name to this command (`[servers.NAME] command`).
+    bound: bool,
     /// Declared environment entries: the config's, then `--env`.
     env: Vec<(String, String)>,
     limits: crate::proxy::relay::Limits,
@@ -321,6 +331,19 @@ struct Plan {
 }
 
 impl Plan {
+    /// Whose pins this session uses: a name the configuration binds to this command is the
+    /// name alone (editing the configured command keeps its pins, so a changed tool is
+    /// still held for review); any other server is its name, or its program's, with the
+    /// command's hash, so another command under the same name neither uses nor overwrites
+    /// them. Pins written by older versions under a bare name of an unbound server apply to
+    /// no command; `peta tools reset NAME` removes them.
+    fn pin_identity(&self) -> String {
+        match &self.name {
+            Some(name) if self.bound => name.clone(),
+            _ => format!("{}@{}", self.label(), &self.command_sha256[..12]),
+        }
+    }
+
     /// The server as people see it: its configured name, else its program's name.
     fn label(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
@@ -337,14 +360,20 @@ impl Plan {
 
 fn plan(args: RunArgs, config: &Config) -> Result<Plan, Error> {
     let configured = args.server.as_deref().and_then(|name| config.server(name));
-    let argv = if args.command.is_empty() {
-        configured
-            .and_then(|s| s.command.clone())
-            .ok_or_else(|| Error::NoCommand {
-                server: args.server.clone(),
-            })?
-    } else {
-        args.command
+    let bound = configured.and_then(|s| s.command.as_ref());
+    let argv = match bound {
+        _ if args.command.is_empty() => bound.cloned().ok_or_else(|| Error::NoCommand {
+            server: args.server.clone(),
+        })?,
+        // A configured name gives its secrets, rules, grants and pins only to its command.
+        Some(configured) if *configured != args.command => {
+            return Err(Error::BoundCommand {
+                server: args.server.clone().unwrap_or_default(),
+                configured: configured.clone(),
+                given: args.command,
+            });
+        }
+        _ => args.command,
     };
     let grace = match args.grace {
         Some(text) => {
@@ -360,11 +389,23 @@ fn plan(args: RunArgs, config: &Config) -> Result<Plan, Error> {
     env.extend(args.env);
     Ok(Plan {
         name: args.server,
+        command_sha256: command_sha256(&argv),
+        bound: bound.is_some(),
         argv,
         env,
         limits,
         grace,
     })
+}
+
+/// SHA-256 over each argument's bytes followed by a NUL, which no argument can hold.
+fn command_sha256(argv: &[OsString]) -> String {
+    let mut bytes = Vec::new();
+    for arg in argv {
+        bytes.extend_from_slice(arg.as_encoded_bytes());
+        bytes.push(0);
+    }
+    crate::audit::row::sha256_hex(&bytes)
 }
 
 fn spawn_error(program: &OsString, e: io::Error) -> Error {

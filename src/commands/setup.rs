@@ -46,8 +46,7 @@ pub(crate) fn init(path: Option<PathBuf>, force: bool) -> Result<u8, Error> {
 
 pub(crate) fn config(command: ConfigCommand) -> Result<u8, Error> {
     let ConfigCommand::Check { config: explicit } = command;
-    let file = config::locate(explicit.as_deref());
-    let loaded = config::load(explicit.as_deref())?;
+    let (file, loaded) = config::load_to_check(explicit.as_deref())?;
     let rules = loaded.policy.rules().len();
     match file {
         Some(file) => println!(
@@ -59,6 +58,13 @@ pub(crate) fn config(command: ConfigCommand) -> Result<u8, Error> {
         None => {
             println!("ok: no configuration file; peta runs with the defaults ({rules} rule(s))")
         }
+    }
+    for layer in loaded.policy.layers() {
+        println!(
+            "ok: {} adds {} rule(s), which can only make decisions stricter",
+            layer.source,
+            layer.rules().len()
+        );
     }
     Ok(exit_code::OK)
 }
@@ -137,9 +143,13 @@ pub(crate) fn doctor(explicit: Option<&Path>, only: Option<&str>) -> Result<u8, 
         .filter(|s| only.is_none_or(|name| s.name == name));
     for server in servers {
         lines.push(match &server.command {
+            None if server.any_command => ok(format!(
+                "server {}: command = \"any\": any command may run under this name",
+                server.name
+            )),
             None => warn(
-                format!("server {}: no command in the config", server.name),
-                "give it after `--` in the client's config, or set `command`",
+                format!("server {}: no command in the config, so the name binds none", server.name),
+                "set `command`: then only that command gets this name's secrets, rules, grants and pins",
             ),
             Some(argv) => match resolve(&argv[0]) {
                 Some(path) => ok(format!("server {}: {} resolves to {}", server.name, argv[0].to_string_lossy(), path.display())),

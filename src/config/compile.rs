@@ -7,7 +7,7 @@ use std::time::Duration;
 use std::path::PathBuf;
 
 use super::error::ConfigError;
-use super::raw::{RawAudit, RawConfig};
+use super::raw::{RawAudit, RawCommand, RawConfig};
 use crate::audit;
 use crate::policy::Policy;
 use crate::proxy::relay::Limits;
@@ -36,7 +36,12 @@ pub(crate) struct Config {
 #[derive(Debug, Clone)]
 pub(crate) struct Server {
     pub(crate) name: String,
+    /// The command the name is bound to: `peta run --server NAME` runs it, and refuses to
+    /// run any other under the name (DESIGN.md §11, "server names bind commands").
     pub(crate) command: Option<Vec<OsString>>,
+    /// `command = "any"`: the name binds no command; whatever runs under it gets its
+    /// environment and rules (grants and pins stay per command).
+    pub(crate) any_command: bool,
     /// Declared environment entries: plain values or references.
     pub(crate) env: Vec<(String, String)>,
     /// `pin = "strict"`: a tool that first appears mid-session waits for approval too.
@@ -121,15 +126,36 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
         config.channels = channels(&names).map_err(|m| invalid("defaults.channels", m))?;
     }
     for (name, server) in raw.servers {
-        let command = match server.command {
-            Some(argv) if argv.is_empty() => {
+        let key = format!("servers.{name}.command");
+        let (command, any_command) = match server.command {
+            Some(RawCommand::Argv(argv)) if argv.is_empty() => {
+                return Err(invalid(&key, "is empty".into()));
+            }
+            Some(RawCommand::Argv(argv)) => {
+                (Some(argv.into_iter().map(OsString::from).collect()), false)
+            }
+            Some(RawCommand::Word(word)) if word == "any" => (None, true),
+            Some(RawCommand::Word(word)) => {
                 return Err(invalid(
-                    &format!("servers.{name}.command"),
-                    "is empty".into(),
+                    &key,
+                    format!(
+                        "is {word:?}; it must be a list (the program and its arguments), or \"any\" to let any command run under this name"
+                    ),
                 ));
             }
-            other => other.map(|argv| argv.into_iter().map(OsString::from).collect()),
+            None => (None, false),
         };
+        if command.is_none()
+            && !any_command
+            && let Some((var, _)) = server.env.iter().find(|(k, v)| gives_secret(k, v))
+        {
+            return Err(invalid(
+                &key,
+                format!(
+                    "is not set, but env.{var} gives the server a secret: set command to the server's command and arguments, so only that command gets it, or to \"any\" to hand it to whatever command runs as {name:?}"
+                ),
+            ));
+        }
         let pin_strict = match server.pin.as_deref() {
             None | Some("first-use") => false,
             Some("strict") => true,
@@ -143,6 +169,7 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
         config.servers.push(Server {
             name,
             command,
+            any_command,
             env: server.env.into_iter().collect(),
             pin_strict,
         });
@@ -207,6 +234,17 @@ fn channels(names: &[String]) -> Result<Vec<crate::approval::Kind>, String> {
     Ok(kinds)
 }
 
+/// Whether an env entry gives a server a secret: a keyring or vault reference, or a plain
+/// value that looks like a credential.
+fn gives_secret(key: &str, value: &str) -> bool {
+    use crate::secrets::reference::{Source, looks_like_credential};
+    match Source::parse(value) {
+        Source::Keyring(_) | Source::Age(_) => true,
+        Source::Plain(value) => looks_like_credential(key, &value),
+        Source::Env(_) => false,
+    }
+}
+
 /// Expands a leading `~/`.
 pub(crate) fn expand_home(path: &str) -> Option<PathBuf> {
     match path.strip_prefix("~/") {
@@ -240,6 +278,42 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_binds_its_command_or_says_any() {
+        let parse = |text: &str| crate::config::parse(text, Path::new("peta.toml"));
+        let bound =
+            parse("[servers.gh]\ncommand = [\"npx\", \"x\"]\nenv = { T = \"keyring:gh\" }\n")
+                .expect("bound");
+        let gh = bound.server("gh").expect("gh");
+        assert_eq!(gh.command.as_deref(), Some(&["npx".into(), "x".into()][..]));
+        assert!(!gh.any_command);
+        let any =
+            parse("[servers.gh]\ncommand = \"any\"\nenv = { T = \"age:gh\" }\n").expect("any");
+        assert!(any.server("gh").expect("gh").any_command);
+        // Without secrets a server need not bind a command.
+        assert!(parse("[servers.gh]\nenv = { LOG = \"debug\", P = \"env:PATH\" }\n").is_ok());
+        for (text, reason) in [
+            (
+                "[servers.gh]\nenv = { T = \"keyring:gh\" }\n",
+                "env.T gives the server a secret",
+            ),
+            (
+                "[servers.gh]\nenv = { GITHUB_TOKEN = \"ghp_0123456789abcdef0123456789abcdef0123\" }\n",
+                "env.GITHUB_TOKEN gives the server a secret",
+            ),
+            ("[servers.gh]\ncommand = \"npx x\"\n", "it must be a list"),
+            ("[servers.gh]\ncommand = []\n", "is empty"),
+        ] {
+            match parse(text) {
+                Err(ConfigError::Invalid { key, message, .. }) => {
+                    assert_eq!(key, "servers.gh.command", "{text}");
+                    assert!(message.contains(reason), "{message}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn durations() {

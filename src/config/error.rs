@@ -26,6 +26,14 @@ pub(crate) enum ConfigError {
     },
     #[error("{} is writable by other users, so anyone could change what peta allows", file.display())]
     Permissions { file: PathBuf },
+    #[error("{from} is {}, which must be an absolute path: a relative one names a file in the directory peta was started in, the project's", path.display())]
+    Relative { path: PathBuf, from: &'static str },
+    #[error("{} (from {from}) is inside the directory peta was started in ({}), so it cannot be your configuration: a repository could have put it there", file.display(), project.display())]
+    InProject {
+        file: PathBuf,
+        from: &'static str,
+        project: PathBuf,
+    },
 }
 
 impl ConfigError {
@@ -45,6 +53,9 @@ impl ConfigError {
                 Some("peta.example.toml documents each key and its range".into())
             }
             ConfigError::Permissions { file } => Some(format!("chmod go-w {}", file.display())),
+            ConfigError::Relative { .. } | ConfigError::InProject { .. } => Some(
+                "keep your configuration outside projects and give its full path, e.g. ~/.config/peta/peta.toml; a project's own peta.toml is read by itself and may only tighten the policy".into(),
+            ),
         }
     }
 }

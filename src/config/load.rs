@@ -1,11 +1,15 @@
 //! Finding and reading the configuration: `--config`, then `$PETA_CONFIG`, then
 //! `$XDG_CONFIG_HOME/peta/peta.toml` (platform equivalent elsewhere). No file is fine:
-//! peta then runs with its defaults.
+//! peta then runs with its defaults. `place` says which files may be the user's: absolute
+//! paths, outside the project directory.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::compile::{Config, compile};
 use super::error::ConfigError;
+use super::host::LocalHost;
+use super::place;
 use super::raw::RawConfig;
 
 /// Where the configuration comes from.
@@ -20,9 +24,50 @@ pub(crate) fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
     default.exists().then_some(default)
 }
 
+/// Where the user's configuration directory is. A relative `$XDG_CONFIG_HOME` is ignored,
+/// as the XDG Base Directory specification says.
+/// Loads a configuration only to check it (`peta config check`): a relative `--config` is
+/// read against the working directory and a file in the project is taken as it is, since
+/// checking a file grants it nothing. Returns the file read, made absolute.
+pub(crate) fn load_to_check(
+    explicit: Option<&Path>,
+) -> Result<(Option<PathBuf>, Config), ConfigError> {
+    match explicit {
+        Some(file) => {
+            let file = std::path::absolute(file).map_err(|source| ConfigError::Read {
+                file: file.to_owned(),
+                source,
+            })?;
+            let config = with_project(Some(&file), load_file(&file)?)?;
+            Ok((Some(file), config))
+        }
+        None => Ok((locate_checked(None)?, load(None)?)),
+    }
+}
+
+/// Where the configuration comes from, refused when it cannot be the user's (see `place`).
+fn locate_checked(explicit: Option<&Path>) -> Result<Option<PathBuf>, ConfigError> {
+    let from = if explicit.is_some() {
+        "--config"
+    } else if std::env::var_os("PETA_CONFIG").is_some_and(|p| !p.is_empty()) {
+        "PETA_CONFIG"
+    } else {
+        "the default location"
+    };
+    let Some(file) = locate(explicit) else {
+        return Ok(None);
+    };
+    let file = place::absolute(file, from)?;
+    place::outside_project(&file, from)?;
+    Ok(Some(file))
+}
+
 pub(crate) fn config_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir));
+    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute())
+    {
+        return Some(dir);
     }
     let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE"))?;
     let home = PathBuf::from(home);
@@ -38,11 +83,17 @@ pub(crate) fn config_dir() -> Option<PathBuf> {
 /// Loads the configuration, or the defaults when there is no file, then adds the deny and
 /// ask rules of a project's `peta.toml` in the current directory, if there is one.
 pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-    let user = locate(explicit);
+    let user = locate_checked(explicit)?;
     let config = match &user {
         Some(file) => load_file(file)?,
         None => Config::default(),
     };
+    with_project(user.as_deref(), config)
+}
+
+/// Adds the project's layer, if there is a project file that is not `user`, and the host.
+fn with_project(user: Option<&Path>, mut config: Config) -> Result<Config, ConfigError> {
+    config.policy.host = Arc::new(LocalHost::here());
     let Some(project) = std::env::current_dir()
         .ok()
         .map(|dir| dir.join("peta.toml"))
@@ -51,7 +102,7 @@ pub(crate) fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         return Ok(config);
     };
     let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
-    if user.as_deref().is_some_and(|u| same(u, &project)) {
+    if user.is_some_and(|u| same(u, &project)) {
         return Ok(config);
     }
     let text = std::fs::read_to_string(&project).map_err(|source| ConfigError::Read {

@@ -3,13 +3,16 @@
 
 mod compile;
 mod error;
+mod host;
 mod load;
+mod place;
 mod policy;
 mod project;
 mod raw;
 
 pub(crate) use compile::{Config, expand_home, parse_duration};
 pub(crate) use error::ConfigError;
+pub(crate) use host::LocalHost;
 #[cfg(test)]
 pub(crate) use load::parse;
-pub(crate) use load::{config_dir, load, locate};
+pub(crate) use load::{config_dir, load, load_to_check, locate};

@@ -50,14 +50,14 @@ pub(super) fn compile(
     Ok(policy)
 }
 
-/// Compiles `rules` and adds them after the policy's own; their keys are `rules[N]`,
+/// Compiles `rules` and adds them to the policy's last layer; their keys are `rules[N]`,
 /// counted within `rules`.
 pub(super) fn add_rules(
     policy: &mut Policy,
     rules: Vec<RawRule>,
     invalid: Invalid,
 ) -> Result<(), ConfigError> {
-    let before = policy.rules().len();
+    let before = policy.all_rules().count();
     for (i, raw) in rules.into_iter().enumerate() {
         let key = format!("rules[{i}]");
         let id = raw.id.clone();
@@ -101,7 +101,7 @@ fn rule(raw: RawRule, key: &str, policy: &Policy, invalid: Invalid) -> Result<Ru
         if tests.is_empty() {
             return Err(invalid(
                 &key,
-                "has no test; give one of eq, one_of, glob, regex, lt, gt, contains".into(),
+                "has no test; give one of eq, one_of, glob, path, regex, lt, gt, contains".into(),
             ));
         }
         args.extend(tests.into_iter().map(|test| Predicate {
@@ -171,6 +171,11 @@ fn tests(raw: RawTests, key: &str, invalid: Invalid) -> Result<Vec<Test>, Config
     }
     if let Some(pattern) = raw.glob {
         tests.push(Test::glob(&pattern).map_err(|m| invalid(&at("glob"), m))?);
+    }
+    if let Some(pattern) = raw.path {
+        let expanded = super::compile::expand_home(&pattern)
+            .ok_or_else(|| invalid(&at("path"), "starts with ~ but HOME is not set".into()))?;
+        tests.push(Test::path(&expanded.to_string_lossy()).map_err(|m| invalid(&at("path"), m))?);
     }
     if let Some(pattern) = raw.regex {
         tests.push(Test::regex(&pattern).map_err(|m| invalid(&at("regex"), m))?);
@@ -286,6 +291,16 @@ mod tests {
             (
                 rule(r#"args = { "/p" = { glob = "[" } }"#),
                 r#"rules[1].args."/p".glob"#,
+                "not a valid glob",
+            ),
+            (
+                rule(r#"args = { "/p" = { path = "etc/**" } }"#),
+                r#"rules[1].args."/p".path"#,
+                "not an absolute path pattern",
+            ),
+            (
+                rule(r#"args = { "/p" = { path = "/etc/[" } }"#),
+                r#"rules[1].args."/p".path"#,
                 "not a valid glob",
             ),
             (

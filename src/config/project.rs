@@ -4,7 +4,9 @@
 //! naming the file and the key. Servers stay out too: a checked-out repository must not be
 //! able to define a server that is handed the user's secrets.
 //!
-//! Finding the project file is not wired yet; this is the merge.
+//! Its rules form a layer of their own (`policy::Layer`), evaluated after the user's
+//! decision and only able to tighten it; their timeouts only shorten a question, and their
+//! messages are shown as the project's words, not the user's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use super::compile::Config;
 use super::error::ConfigError;
 use super::raw::RawRule;
-use crate::policy::Action;
+use crate::policy::{Action, Source};
 
 #[derive(Deserialize)]
 struct RawProject {
@@ -25,7 +27,8 @@ struct RawProject {
     other: BTreeMap<String, toml::Value>,
 }
 
-/// Adds the rules of the project file `file` (its text is `text`) after the user's.
+/// Adds the rules of the project file `file` (its text is `text`) as a layer after the
+/// user's.
 pub(crate) fn merge_project(
     config: Config,
     text: &str,
@@ -60,6 +63,7 @@ pub(crate) fn merge_project(
         ));
     }
     let mut config = config;
+    config.policy.add_layer(Source::Project(file.to_owned()));
     super::policy::add_rules(&mut config.policy, raw.rules, &invalid)?;
     Ok(config)
 }
@@ -123,13 +127,22 @@ mod tests {
             "#,
         )
         .expect("merges");
-        let ids: Vec<&str> = config
+        let ids: Vec<(&Source, &str)> = config
             .policy
-            .rules()
-            .iter()
-            .map(|r| r.id.as_str())
+            .all_rules()
+            .map(|(source, r)| (source, r.id.as_str()))
             .collect();
-        assert_eq!(ids, ["writes", "no-secrets", "careful"]);
+        let project = Source::Project("/repo/peta.toml".into());
+        assert_eq!(
+            ids,
+            [
+                (&Source::User, "writes"),
+                (&project, "no-secrets"),
+                (&project, "careful")
+            ]
+        );
+        assert_eq!(config.policy.layers().len(), 1);
+        assert_eq!(config.policy.layers()[0].rules().len(), 2);
         let decide = |tool: &str, args: &str| {
             let args = RawValue::from_string(args.to_owned()).expect("json");
             config
@@ -154,6 +167,75 @@ mod tests {
         assert_eq!(decide("write_config", "{}"), Action::Ask);
         // Nothing else changed.
         assert_eq!(config.audit, user().audit);
+    }
+
+    #[test]
+    fn project_rules_only_tighten_whatever_the_default() {
+        let user = |text: &str| parse(text, Path::new("user.toml")).expect("user config");
+        let decide = |config: &Config, tool: &str| {
+            config.policy.evaluate(&Call {
+                server: Some("s"),
+                subject: Subject::Tool(tool),
+                arguments: None,
+                annotations: None,
+            })
+        };
+        let project = "[[rules]]\nid = \"p-ask\"\ntool = \"*\"\naction = \"ask\"\ntimeout = \"60m\"\nmessage = \"from the repo\"\n";
+        for (user_text, tool, expected, decider) in [
+            // The user's default deny stays a deny.
+            (
+                "[defaults]\ndefault_action = \"deny\"\n",
+                "x",
+                Action::Deny,
+                "default",
+            ),
+            // So does a deny rule, and an ask stays the user's ask.
+            (
+                "[[rules]]\nid = \"u\"\ntool = \"x\"\naction = \"deny\"\n",
+                "x",
+                Action::Deny,
+                "u",
+            ),
+            (
+                "[[rules]]\nid = \"u\"\ntool = \"x\"\naction = \"ask\"\n",
+                "x",
+                Action::Ask,
+                "u",
+            ),
+            // An allow, by rule or by default, becomes the project's ask.
+            (
+                "[[rules]]\nid = \"u\"\ntool = \"x\"\naction = \"allow\"\n",
+                "x",
+                Action::Ask,
+                "p-ask",
+            ),
+            (
+                "[defaults]\ndefault_action = \"allow\"\n",
+                "x",
+                Action::Ask,
+                "p-ask",
+            ),
+        ] {
+            let config = merge_project(user(user_text), project, Path::new("/repo/peta.toml"))
+                .expect("merges");
+            let d = decide(&config, tool);
+            assert_eq!(
+                (d.action, d.decider.label()),
+                (expected, decider),
+                "{user_text}"
+            );
+            // Never longer than the user's 45 s default.
+            assert_eq!(d.timeout, std::time::Duration::from_secs(45), "{user_text}");
+            if decider == "p-ask" {
+                assert_eq!(d.source, Source::Project("/repo/peta.toml".into()));
+                assert_eq!(
+                    d.message_for_people().as_deref(),
+                    Some("(the project's /repo/peta.toml says:) from the repo")
+                );
+            } else {
+                assert_eq!(d.source, Source::User);
+            }
+        }
     }
 
     #[test]

@@ -60,12 +60,20 @@ pub(crate) struct RawRelay {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawServer {
-    pub(crate) command: Option<Vec<String>>,
+    pub(crate) command: Option<RawCommand>,
     #[serde(default)]
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) default_action: Option<Action>,
     pub(crate) trust_annotations: Option<bool>,
     pub(crate) pin: Option<String>,
+}
+
+/// A server's `command`: the program and its arguments, or `"any"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawCommand {
+    Argv(Vec<String>),
+    Word(String),
 }
 
 /// One `[[rules]]` entry.
@@ -91,6 +99,7 @@ pub(crate) struct RawTests {
     pub(crate) eq: Option<toml::Value>,
     pub(crate) one_of: Option<Vec<toml::Value>>,
     pub(crate) glob: Option<String>,
+    pub(crate) path: Option<String>,
     pub(crate) regex: Option<String>,
     pub(crate) lt: Option<toml::Value>,
     pub(crate) gt: Option<toml::Value>,

@@ -1,13 +1,20 @@
 //! The policy and its evaluation: which rules match a call, which of them decides, and
 //! what happens when none does.
 //!
-//! Among the matching rules a `deny` wins, then an `ask`, then an `allow`; between rules of
-//! the same action the first in the file decides. With no match the server's default
+//! The policy is layered. The user's configuration decides first: among its matching rules a
+//! `deny` wins, then an `ask`, then an `allow`; between rules of the same action the first in
+//! the file decides. With no match the server's default
 //! applies (`[servers.NAME] default_action`, else `[defaults] default_action`, else `ask`).
 //! For a server marked `trust_annotations`, a tool's annotations may move that default:
 //! `readOnlyHint: true` to `allow`, `destructiveHint: true` to at least `ask` (the claim of
 //! destruction wins if both are made). Annotations never override a matching rule, and those
 //! of other servers are ignored: they are the server's claims about itself.
+//!
+//! Then each further layer ([`Layer`], today a project's `peta.toml`) may only tighten that
+//! decision: its strictest matching rule takes over when it is stricter (allow → ask or deny,
+//! ask → deny), never otherwise, whatever the default was. An `ask` it leaves standing waits
+//! no longer than the user's decision would, and a question it raises waits no longer than
+//! the user's `[defaults] timeout`. A layer's rules are never consulted for a default.
 //!
 //! A rule matches only when every argument test holds. A missing argument never satisfies a
 //! test. An argument of a type the test cannot examine (a number under `glob`, a string
@@ -21,12 +28,16 @@
 
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::action::Action;
+use super::path::{Host, Lexical};
 use super::rule::{Rule, Verdict};
 use super::subject::{Method, Subject};
 use crate::display::visible;
@@ -57,10 +68,46 @@ pub(crate) struct ServerPolicy {
     pub(crate) trust_annotations: bool,
 }
 
+/// Where a layer of rules comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The user's own configuration: its rules and defaults decide.
+    User,
+    /// A project's `peta.toml`, this file: its rules may only tighten the user's decision.
+    Project(PathBuf),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Source::User => f.write_str("your configuration"),
+            Source::Project(file) => {
+                write!(f, "the project's {}", visible(&file.display().to_string()))
+            }
+        }
+    }
+}
+
+/// Rules applied after the user's decision, which may only make it stricter.
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    pub(crate) source: Source,
+    rules: Vec<Rule>,
+}
+
+impl Layer {
+    pub(crate) fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+}
+
 /// The compiled policy: rules and defaults, ready to evaluate.
 #[derive(Debug, Clone)]
 pub(crate) struct Policy {
+    /// The user's rules.
     rules: Vec<Rule>,
+    /// The layers that may only tighten the user's decision, in the order they apply.
+    layers: Vec<Layer>,
     /// `[defaults] default_action`.
     pub(crate) default_action: Option<Action>,
     /// `[defaults] timeout`: how long an `ask` waits, unless its rule says otherwise.
@@ -69,16 +116,21 @@ pub(crate) struct Policy {
     pub(crate) gate: Vec<Method>,
     /// Settings of the servers that have any, by name.
     pub(crate) servers: BTreeMap<String, ServerPolicy>,
+    /// The machine the server runs on, as path tests need to know it (its working
+    /// directory, homes, symlinks); knows nothing until the caller says.
+    pub(crate) host: Arc<dyn Host>,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
             rules: Vec::new(),
+            layers: Vec::new(),
             default_action: None,
             timeout: DEFAULT_TIMEOUT,
             gate: Vec::new(),
             servers: BTreeMap::new(),
+            host: Arc::new(Lexical),
         }
     }
 }
@@ -118,10 +170,25 @@ pub(crate) struct Decision {
     pub(crate) decider: Decider,
     /// For people: what matched, e.g. "rule `no-rm` matched: tool "delete_*", /path glob "/etc/**"".
     pub(crate) reason: String,
-    /// The deciding rule's `message`.
+    /// The deciding rule's `message`, as `source` wrote it: a project's is not the user's
+    /// word (see [`Decision::message_for_people`]).
     pub(crate) message: Option<String>,
     /// How long an `ask` waits for an answer before it counts as a deny.
     pub(crate) timeout: Duration,
+    /// The layer that decided.
+    pub(crate) source: Source,
+}
+
+impl Decision {
+    /// The deciding rule's message, marked as the project's when a project wrote it: it is
+    /// text from the repository, shown as data, never as the user's own instruction.
+    pub(crate) fn message_for_people(&self) -> Option<String> {
+        let message = self.message.as_ref()?;
+        Some(match &self.source {
+            Source::User => message.clone(),
+            source => format!("({source} says:) {message}"),
+        })
+    }
 }
 
 /// A decision with every rule's part in it, for `peta policy test`.
@@ -136,6 +203,7 @@ pub(crate) struct Explanation {
 /// How one rule fared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Considered {
+    pub(crate) source: Source,
     pub(crate) id: String,
     pub(crate) action: Action,
     pub(crate) matched: bool,
@@ -144,19 +212,46 @@ pub(crate) struct Considered {
 }
 
 impl Policy {
-    /// Adds a rule after the others; `Err` holds the index of the rule that has its id.
+    /// Adds a rule after the others of the last layer; `Err` holds the index, among all
+    /// rules in order, of the rule that has its id already.
     pub(crate) fn add_rule(&mut self, rule: Rule) -> Result<(), usize> {
-        match self.rules.iter().position(|r| r.id == rule.id) {
-            Some(i) => Err(i),
-            None => {
-                self.rules.push(rule);
-                Ok(())
-            }
+        if let Some(i) = self.all_rules().position(|(_, r)| r.id == rule.id) {
+            return Err(i);
         }
+        match self.layers.last_mut() {
+            Some(layer) => layer.rules.push(rule),
+            None => self.rules.push(rule),
+        }
+        Ok(())
     }
 
+    /// Starts a layer whose rules (added next, with `add_rule`) may only tighten the
+    /// decision of the layers before it.
+    pub(crate) fn add_layer(&mut self, source: Source) {
+        self.layers.push(Layer {
+            source,
+            rules: Vec::new(),
+        });
+    }
+
+    /// The user's rules.
     pub(crate) fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// The layers after the user's.
+    pub(crate) fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Every rule of every layer, in the order they are considered.
+    pub(crate) fn all_rules(&self) -> impl Iterator<Item = (&Source, &Rule)> {
+        let user = self.rules.iter().map(|r| (&Source::User, r));
+        user.chain(
+            self.layers
+                .iter()
+                .flat_map(|l| l.rules.iter().map(move |r| (&l.source, r))),
+        )
     }
 
     /// Whether requests of this method are decided by the policy at all.
@@ -166,19 +261,20 @@ impl Policy {
 
     /// Decides a call: the relay's entry point.
     pub(crate) fn evaluate(&self, call: &Call) -> Decision {
-        self.decide(call, &mut |_, _, _| {})
+        self.decide(call, &mut |_, _, _, _| {})
     }
 
     /// Decides a call, and says how every rule fared.
     pub(crate) fn explain(&self, call: &Call) -> Explanation {
         let mut rules = Vec::new();
-        let decision = self.decide(call, &mut |rule, verdict, args| {
+        let decision = self.decide(call, &mut |source, rule, verdict, args| {
             rules.push(Considered {
+                source: source.clone(),
                 id: rule.id.clone(),
                 action: rule.action,
                 matched: verdict.is_ok(),
                 detail: match verdict {
-                    Ok(()) => rule.describe_match(args),
+                    Ok(()) => rule.describe_match(args, self.host.as_ref()),
                     Err(miss) => rule.describe_miss(miss, call, args),
                 },
             });
@@ -188,11 +284,7 @@ impl Policy {
 
     /// The one evaluation behind `evaluate` and `explain`; `seen` hears of every rule
     /// checked, with the arguments if they were read.
-    fn decide(
-        &self,
-        call: &Call,
-        seen: &mut dyn FnMut(&Rule, Verdict, Option<&Value>),
-    ) -> Decision {
+    fn decide(&self, call: &Call, seen: &mut Seen) -> Decision {
         let method = call.subject.method();
         if !self.gates(method) {
             return Decision {
@@ -201,44 +293,97 @@ impl Policy {
                 reason: format!("{method} is not gated: [defaults] gate does not list it"),
                 message: None,
                 timeout: self.timeout,
+                source: Source::User,
             };
         }
         let args = Args::new(call.arguments);
+        let mut decision = match self.strictest(&Source::User, &self.rules, call, &args, seen) {
+            Err(decision) => return decision,
+            Ok(Some((rule, read))) => Decision {
+                action: rule.action,
+                decider: Decider::Rule(rule.id.clone()),
+                reason: format!(
+                    "rule `{}` matched: {}",
+                    visible(&rule.id),
+                    rule.describe_match(read, self.host.as_ref())
+                ),
+                message: rule.message.clone(),
+                timeout: rule.timeout.unwrap_or(self.timeout),
+                source: Source::User,
+            },
+            Ok(None) => self.fallback(call),
+        };
+        for layer in &self.layers {
+            let (rule, read) = match self.strictest(&layer.source, &layer.rules, call, &args, seen)
+            {
+                Err(decision) => return decision,
+                Ok(None) => continue,
+                Ok(Some(found)) => found,
+            };
+            // Never longer than the user lets a question wait.
+            let timeout = rule
+                .timeout
+                .unwrap_or(self.timeout)
+                .min(match decision.action {
+                    Action::Ask => decision.timeout,
+                    _ => self.timeout,
+                });
+            if rule.action > decision.action {
+                decision = Decision {
+                    action: rule.action,
+                    decider: Decider::Rule(rule.id.clone()),
+                    reason: format!(
+                        "rule `{}` of {} matched: {}; it tightens {} (by {}) to {}",
+                        visible(&rule.id),
+                        layer.source,
+                        rule.describe_match(read, self.host.as_ref()),
+                        decision.action,
+                        decision.decider.label(),
+                        rule.action,
+                    ),
+                    message: rule.message.clone(),
+                    timeout,
+                    source: layer.source.clone(),
+                };
+            } else if rule.action == Action::Ask && decision.action == Action::Ask {
+                decision.timeout = timeout;
+            }
+        }
+        decision
+    }
+
+    /// The strictest rule of `rules` that matches the call (the first among equals), with
+    /// the arguments if they were read; `Err` is the denial when they could not be read.
+    fn strictest<'p>(
+        &self,
+        source: &Source,
+        rules: &'p [Rule],
+        call: &Call,
+        args: &'p Args,
+        seen: &mut Seen,
+    ) -> Result<Option<(&'p Rule, Option<&'p Value>)>, Decision> {
         let mut decisive: Option<(&Rule, Option<&Value>)> = None;
-        for rule in &self.rules {
+        for rule in rules {
             let mut verdict = rule.targets(call);
             let mut read = None;
             if verdict.is_ok() && !rule.args.is_empty() {
                 match args.get() {
                     Ok(value) => {
                         read = value;
-                        verdict = rule.check_args(value);
+                        verdict = rule.check_args(value, self.host.as_ref());
                     }
-                    Err(why) => return self.unreadable(rule, why),
+                    Err(why) => return Err(self.unreadable(source, rule, why)),
                 }
             }
-            seen(rule, verdict, read);
+            seen(source, rule, verdict, read);
             if verdict.is_ok() && decisive.is_none_or(|(best, _)| rule.action > best.action) {
                 decisive = Some((rule, read));
             }
         }
-        match decisive {
-            Some((rule, read)) => Decision {
-                action: rule.action,
-                decider: Decider::Rule(rule.id.clone()),
-                reason: format!(
-                    "rule `{}` matched: {}",
-                    visible(&rule.id),
-                    rule.describe_match(read)
-                ),
-                message: rule.message.clone(),
-                timeout: rule.timeout.unwrap_or(self.timeout),
-            },
-            None => self.fallback(call),
-        }
+        Ok(decisive)
     }
 
-    fn unreadable(&self, rule: &Rule, why: &str) -> Decision {
+    fn unreadable(&self, source: &Source, rule: &Rule, why: &str) -> Decision {
         Decision {
             action: Action::Deny,
             decider: Decider::Error,
@@ -248,6 +393,7 @@ impl Policy {
             ),
             message: None,
             timeout: self.timeout,
+            source: source.clone(),
         }
     }
 
@@ -278,6 +424,7 @@ impl Policy {
             reason,
             message: None,
             timeout: self.timeout,
+            source: Source::User,
         };
         let mut reason = format!("no rule matched; the default is {default} ({source})");
         if let (Subject::Tool(_), Some(annotations)) = (call.subject, call.annotations) {
@@ -313,6 +460,9 @@ fn from_annotations(annotations: &Value, default: Action) -> Option<(Action, &'s
     };
     (action != default).then_some((action, claim))
 }
+
+/// Hears of every rule checked: its layer, the rule, how it fared, the arguments if read.
+type Seen<'a> = dyn FnMut(&Source, &Rule, Verdict, Option<&Value>) + 'a;
 
 /// The call's arguments, parsed the first time a rule needs them.
 struct Args<'a> {

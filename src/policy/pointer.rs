@@ -2,6 +2,7 @@
 //! `/files/0`; `~1` stands for `/` and `~0` for `~` inside a key; `""` is the whole
 //! arguments object.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde_json::Value;
@@ -45,11 +46,54 @@ impl Pointer {
     pub(crate) fn resolve<'v>(&self, root: &'v Value) -> Option<&'v Value> {
         self.tokens
             .iter()
-            .try_fold(root, |value, token| match value {
-                Value::Object(map) => map.get(token),
-                Value::Array(items) => index(token).and_then(|i| items.get(i)),
-                _ => None,
-            })
+            .try_fold(root, |value, token| lookup(value, token))
+    }
+}
+
+impl Pointer {
+    /// Every value the pointer names in `root` when a string holding a JSON list or object
+    /// may also be read as that list or object, at any step (`{"a": "{\"b\": 1}"}` has 1
+    /// at `/a/b`); each marked whether it was reached through such a string. The value
+    /// `resolve` finds, if any, comes first.
+    pub(crate) fn resolve_through_json<'v>(&self, root: &'v Value) -> Vec<(Cow<'v, Value>, bool)> {
+        let mut current: Vec<(Cow<'v, Value>, bool)> = vec![(Cow::Borrowed(root), false)];
+        for token in &self.tokens {
+            let mut next = Vec::new();
+            for (value, in_json) in current {
+                let parsed = match value.as_ref() {
+                    Value::String(s) => {
+                        super::reading::json_inside(s).filter(|j| j.is_array() || j.is_object())
+                    }
+                    _ => None,
+                };
+                if let Some(child) = step(value, token) {
+                    next.push((child, in_json));
+                }
+                if let Some(parsed) = parsed
+                    && let Some(child) = step(Cow::Owned(parsed), token)
+                {
+                    next.push((child, true));
+                }
+            }
+            current = next;
+        }
+        current
+    }
+}
+
+/// One step of a pointer, keeping borrowed what was borrowed.
+fn step<'v>(value: Cow<'v, Value>, token: &str) -> Option<Cow<'v, Value>> {
+    match value {
+        Cow::Borrowed(v) => lookup(v, token).map(Cow::Borrowed),
+        Cow::Owned(v) => lookup(&v, token).cloned().map(Cow::Owned),
+    }
+}
+
+fn lookup<'a>(value: &'a Value, token: &str) -> Option<&'a Value> {
+    match value {
+        Value::Object(map) => map.get(token),
+        Value::Array(items) => index(token).and_then(|i| items.get(i)),
+        _ => None,
     }
 }
 
@@ -123,6 +167,31 @@ mod tests {
             let p = Pointer::parse(pointer).expect(pointer);
             assert_eq!(p.resolve(&doc), expected, "{pointer}");
         }
+    }
+
+    #[test]
+    fn resolves_through_strings_that_hold_json() {
+        let doc = json!({
+            "paths": "[\"/etc/shadow\", \"/tmp/x\"]",
+            "settings": "{\"inner\": \"{\\\"mode\\\": 7}\"}",
+            "plain": ["a"],
+            "word": "hello"
+        });
+        let found = |pointer: &str| -> Vec<(Value, bool)> {
+            Pointer::parse(pointer)
+                .expect(pointer)
+                .resolve_through_json(&doc)
+                .into_iter()
+                .map(|(v, in_json)| (v.into_owned(), in_json))
+                .collect()
+        };
+        assert_eq!(found("/paths/0"), [(json!("/etc/shadow"), true)]);
+        assert_eq!(found("/paths/1"), [(json!("/tmp/x"), true)]);
+        assert_eq!(found("/paths/2"), []);
+        assert_eq!(found("/settings/inner/mode"), [(json!(7), true)]);
+        assert_eq!(found("/plain/0"), [(json!("a"), false)]);
+        assert_eq!(found("/word/0"), []);
+        assert_eq!(found("/paths"), [(doc["paths"].clone(), false)]);
     }
 
     #[test]

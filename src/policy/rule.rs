@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::action::Action;
 use super::engine::Call;
 use super::matcher::NameMatcher;
-use super::predicate::{Outcome, Predicate};
+use super::path::Host;
+use super::predicate::{Found, Outcome, Predicate, Reader};
 use super::show;
 use super::subject::Method;
 
@@ -58,17 +59,25 @@ impl Rule {
         Ok(())
     }
 
+    /// How this rule reads arguments: an `allow` only as sent, a `deny` or `ask` in every
+    /// way a lenient server could (see `predicate`).
+    pub(crate) fn reader(&self) -> Reader {
+        match self.action {
+            Action::Allow => Reader::Strict,
+            Action::Ask | Action::Deny => Reader::Lenient,
+        }
+    }
+
     /// Whether every predicate holds for `args`.
     ///
     /// A value that is missing never satisfies a predicate. A value of a type the test
     /// cannot examine (a number where a glob expects a string) does not satisfy an `allow`
-    /// rule, but does satisfy an `ask` or `deny` rule: peta cannot tell it is harmless, and
-    /// a server may well coerce `"1000"` to the number a `gt` guards against.
-    pub(crate) fn check_args(&self, args: Option<&Value>) -> Verdict {
+    /// rule, but does satisfy an `ask` or `deny` rule: peta cannot tell it is harmless.
+    pub(crate) fn check_args(&self, args: Option<&Value>, host: &dyn Host) -> Verdict {
         for (i, predicate) in self.args.iter().enumerate() {
-            let outcome = predicate.check(args);
-            if !self.satisfied_by(outcome) {
-                return Err(Miss::Arg(i, outcome));
+            let found = predicate.check(args, self.reader(), host);
+            if !self.satisfied_by(found.outcome) {
+                return Err(Miss::Arg(i, found.outcome));
             }
         }
         Ok(())
@@ -83,7 +92,7 @@ impl Rule {
     }
 
     /// What the rule matched on, for a decision's reason.
-    pub(crate) fn describe_match(&self, args: Option<&Value>) -> String {
+    pub(crate) fn describe_match(&self, args: Option<&Value>, host: &dyn Host) -> String {
         let mut parts = Vec::new();
         if !self.server.is_any() {
             parts.push(format!("server {}", self.server));
@@ -93,13 +102,14 @@ impl Rule {
         }
         parts.push(format!("tool {}", self.tool));
         for predicate in &self.args {
-            parts.push(match predicate.check(args) {
+            let found = predicate.check(args, self.reader(), host);
+            parts.push(match found.outcome {
                 Outcome::WrongType => format!(
                     "{}, so this {} rule applies",
-                    predicate.describe(Outcome::WrongType, args),
+                    predicate.describe(&found, args),
                     self.action
                 ),
-                _ => predicate.to_string(),
+                _ => predicate.describe(&found, args),
             });
         }
         parts.join(", ")
@@ -118,7 +128,7 @@ impl Rule {
                 self.tool,
                 show::text(call.subject.name())
             ),
-            Miss::Arg(i, outcome) => self.args[i].describe(outcome, args),
+            Miss::Arg(i, outcome) => self.args[i].describe(&Found { outcome, via: None }, args),
         }
     }
 }

@@ -2,11 +2,12 @@
 //! property test that evaluation never panics and `explain` agrees with `evaluate`.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use serde_json::Value;
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use super::engine::{BUILTIN_DEFAULT, DEFAULT_TIMEOUT, Decider, Decision};
 use super::*;
@@ -131,6 +132,201 @@ fn every_predicate_holds_or_not_as_documented() {
         let expected = if matches { Action::Allow } else { Action::Ask };
         assert_eq!(action(&p, "s", "t", args), expected, "{tests} on {args}");
     }
+}
+
+/// A policy with one rule of `action` on tool `t` with `tests` on `/x`, on the pretend
+/// machine of `path::tests::Fake` (working directory /srv/app, home /home/me, /srv/app/etc
+/// a link to /etc).
+fn one_rule(action: &str, tests: &str) -> Policy {
+    let mut p = policy(&format!(
+        "[defaults]\ndefault_action = \"ask\"\n[[rules]]\nid = \"r\"\ntool = \"t\"\naction = \"{action}\"\n[rules.args.\"/x\"]\n{tests}\n"
+    ));
+    p.host = Arc::new(super::path::tests::Fake::new());
+    p
+}
+
+#[test]
+fn deny_and_ask_match_every_reading_a_lenient_server_could_make() {
+    // (the tests on "/x", arguments): a deny rule matches, and an allow rule with the same
+    // tests does not (it reads only the value as sent).
+    let table: &[(&str, &str)] = &[
+        // Booleans: pydantic's words, numbers, truthiness.
+        ("eq = true", r#"{"x": "true"}"#),
+        ("eq = true", r#"{"x": "YES"}"#),
+        ("eq = true", r#"{"x": "on"}"#),
+        ("eq = true", r#"{"x": "1"}"#),
+        ("eq = true", r#"{"x": "t"}"#),
+        ("eq = true", r#"{"x": 1}"#),
+        ("eq = true", r#"{"x": 1.0}"#),
+        ("eq = true", r#"{"x": "false"}"#),
+        ("eq = true", r#"{"x": [0]}"#),
+        ("eq = false", r#"{"x": "off"}"#),
+        ("eq = false", r#"{"x": 0}"#),
+        ("eq = false", r#"{"x": ""}"#),
+        ("eq = false", r#"{"x": null}"#),
+        ("eq = false", r#"{"x": []}"#),
+        // Numbers from strings, booleans and floats; and back.
+        ("one_of = [511, 777]", r#"{"x": "511"}"#),
+        ("one_of = [511, 777]", r#"{"x": "0511"}"#),
+        ("one_of = [511, 777]", r#"{"x": "511.0"}"#),
+        ("one_of = [511, 777]", r#"{"x": " +7_77 "}"#),
+        ("one_of = [511, 777]", r#"{"x": "0777"}"#),
+        ("one_of = [511, 777]", r#"{"x": "0x1ff"}"#),
+        ("one_of = [511, 777]", r#"{"x": "0o777"}"#),
+        ("one_of = [511, 777]", r#"{"x": "5.11e2"}"#),
+        ("one_of = [511, 777]", r#"{"x": "511abc"}"#),
+        ("one_of = [511, 777]", r#"{"x": 511.5}"#),
+        ("eq = 1", r#"{"x": true}"#),
+        ("gt = 100", r#"{"x": "[1000]"}"#),
+        ("lt = 0", r#"{"x": "-1"}"#),
+        ("gt = 1e300", r#"{"x": "inf"}"#),
+        (r#"eq = "511""#, r#"{"x": 511}"#),
+        (r#"eq = "true""#, r#"{"x": true}"#),
+        ("contains = 2", r#"{"x": "[1, 2]"}"#),
+        // JSON inside strings.
+        (r#"eq = ["/etc/shadow"]"#, r#"{"x": "[\"/etc/shadow\"]"}"#),
+        (
+            r#"glob = "/etc/**""#,
+            r#"{"x": "[\"/tmp/a\", \"/etc/shadow\"]"}"#,
+        ),
+        (
+            r#"glob = "/etc/**""#,
+            r#"{"x": "{\"a\": {\"b\": \"/etc/shadow\"}}"}"#,
+        ),
+        (r#"glob = "/etc/**""#, r#"{"x": "\"/etc/shadow\""}"#),
+        (r#"glob = "/etc/**""#, r#"{"x": "[NaN, \"/etc/shadow\"]"}"#),
+        (r#"regex = "^rm""#, r#"{"x": "[\"rm -rf /\"]"}"#),
+        // Paths, by glob and by path.
+        (r#"glob = "/etc/**""#, r#"{"x": "//etc/passwd"}"#),
+        (r#"glob = "/etc/**""#, r#"{"x": "/tmp/../etc/passwd"}"#),
+        (r#"glob = "/etc/**""#, r#"{"x": " /etc/passwd"}"#),
+        (r#"glob = "/etc/**""#, r#"{"x": "etc/passwd"}"#),
+        (r#"glob = "/etc/**""#, r#"{"x": "file:///etc/passwd"}"#),
+        (r#"glob = "/home/me/.ssh/**""#, r#"{"x": "~/.ssh/id_rsa"}"#),
+        (r#"glob = "/root/**""#, r#"{"x": "~root/.bashrc"}"#),
+        (r#"path = "/etc/**""#, r#"{"x": "/etc"}"#),
+        (r#"path = "/etc/**""#, r#"{"x": "/etc/./passwd"}"#),
+        (r#"path = "/etc/**""#, r#"{"x": "../../etc/passwd"}"#),
+        (r#"path = "/etc/**""#, r#"{"x": "/srv/app/etc/new.conf"}"#),
+        (r#"path = "/etc/*""#, r#"{"x": "hosts"}"#),
+    ];
+    for &(tests, args) in table {
+        let deny = decide(&one_rule("deny", tests), "s", "t", args);
+        assert_eq!(
+            (deny.action, &deny.decider),
+            (Action::Deny, &Decider::Rule("r".into())),
+            "deny {tests} on {args}"
+        );
+        assert!(deny.reason.contains("rule `r` matched"), "{}", deny.reason);
+        assert_eq!(
+            action(&one_rule("ask", tests), "s", "t", args),
+            Action::Ask,
+            "ask {tests} on {args}"
+        );
+        // (A `path` test reads paths as the server opens them under allow too; see below.)
+        if !tests.starts_with("path") {
+            let allow = decide(&one_rule("allow", tests), "s", "t", args);
+            assert_eq!(
+                allow.decider,
+                Decider::Default,
+                "an allow {tests} must not match {args}"
+            );
+        }
+    }
+}
+
+#[test]
+fn lenient_readings_do_not_invent_matches() {
+    for (tests, args) in [
+        ("eq = true", r#"{"x": false}"#),
+        ("eq = true", r#"{"x": 0}"#),
+        ("eq = true", r#"{"x": ""}"#),
+        ("eq = false", r#"{"x": "yes"}"#),
+        ("one_of = [511, 777]", r#"{"x": "0644"}"#),
+        ("one_of = [511, 777]", r#"{"x": 644}"#),
+        ("one_of = [511, 777]", r#"{"x": "abc"}"#),
+        (r#"glob = "/etc/**""#, r#"{"x": "/tmp/etc/passwd"}"#),
+        (r#"glob = "/etc/**""#, r#"{"x": "[\"/tmp/x\"]"}"#),
+        (r#"glob = "/etc/**""#, r#"{"x": "{\"a\": \"/tmp/x\"}"}"#),
+        (r#"path = "/etc/*""#, r#"{"x": "/etc/ssh/sshd_config"}"#),
+        (r#"path = "/etc/**""#, r#"{"x": "/etcetera"}"#),
+        (r#"regex = "password""#, r#"{"x": "{\"user\": \"me\"}"}"#),
+        (r#"contains = "secret""#, r#"{"x": "[\"public\"]"}"#),
+    ] {
+        let d = decide(&one_rule("deny", tests), "s", "t", args);
+        assert_eq!(
+            d.decider,
+            Decider::Default,
+            "deny {tests} on {args}: {}",
+            d.reason
+        );
+    }
+}
+
+#[test]
+fn an_allow_path_test_holds_only_when_every_opened_path_matches() {
+    for (args, allowed) in [
+        (r#"{"x": "/srv/app/src/main.rs"}"#, true),
+        (r#"{"x": "/srv/app//src/./main.rs"}"#, true),
+        (r#"{"x": "src/main.rs"}"#, true),
+        (r#"{"x": "/srv/app"}"#, true),
+        (r#"{"x": "/srv/app/../etc/passwd"}"#, false),
+        (r#"{"x": "/srv/app/etc/passwd"}"#, false),
+        (r#"{"x": "etc/passwd"}"#, false),
+        (r#"{"x": "hosts"}"#, false),
+        (r#"{"x": "../x"}"#, false),
+        (r#"{"x": "~/x"}"#, false),
+        (r#"{"x": 5}"#, false),
+        (r#"{"x": ["/srv/app/a"]}"#, false),
+    ] {
+        let p = one_rule("allow", r#"path = "/srv/app/**""#);
+        let expected = if allowed { Action::Allow } else { Action::Ask };
+        assert_eq!(action(&p, "s", "t", args), expected, "{args}");
+    }
+    // Without a working directory, a relative path cannot be known to be inside.
+    let mut p = one_rule("allow", r#"path = "/srv/app/**""#);
+    p.host = Arc::new(super::path::Lexical);
+    assert_eq!(action(&p, "s", "t", r#"{"x": "src/main.rs"}"#), Action::Ask);
+    assert_eq!(
+        action(&p, "s", "t", r#"{"x": "/srv/app/src"}"#),
+        Action::Allow
+    );
+}
+
+#[test]
+fn a_lenient_match_is_explained_with_the_reading() {
+    for (tests, args, expected) in [
+        (
+            "eq = true",
+            r#"{"x": "yes"}"#,
+            r#"/x eq true: got "yes", which a lenient server may read as true (a boolean word, as pydantic reads it)"#,
+        ),
+        (
+            r#"glob = "/etc/**""#,
+            r#"{"x": "//etc/passwd"}"#,
+            r#"/x glob "/etc/**": got "//etc/passwd", which a lenient server may read as "/etc/passwd" (normalised)"#,
+        ),
+        (
+            r#"glob = "/etc/**""#,
+            r#"{"x": "/srv/app/etc/passwd"}"#,
+            r#"/x glob "/etc/**": got "/srv/app/etc/passwd", which a lenient server may read as "/etc/passwd" (symlinks followed)"#,
+        ),
+    ] {
+        let d = decide(&one_rule("deny", tests), "s", "t", args);
+        assert_eq!(
+            d.reason,
+            format!("rule `r` matched: tool \"t\", {expected}"),
+            "{args}"
+        );
+    }
+    let p = policy(
+        "[[rules]]\nid = \"r\"\naction = \"deny\"\nargs = { \"/paths/0\" = { glob = \"/etc/**\" } }\n",
+    );
+    let d = decide(&p, "s", "t", r#"{"paths": "[\"/etc/shadow\"]"}"#);
+    assert_eq!(
+        d.reason,
+        r#"rule `r` matched: tool "*", /paths/0 glob "/etc/**": found "/etc/shadow" inside a string holding JSON"#
+    );
 }
 
 #[test]
@@ -806,6 +1002,148 @@ proptest! {
         prop_assert_eq!(explanation.rules.len(), p.rules().len());
         for rule in explanation.rules.iter().filter(|r| r.matched) {
             prop_assert!(decision.action >= rule.action, "{:?} under {:?}", decision, rule);
+        }
+    }
+
+    /// Any spelling a lenient server reads as a denied number is denied, and an allow rule
+    /// for that number matches only the number as sent.
+    #[test]
+    fn any_coerced_spelling_of_a_denied_number_is_denied(
+        n in 0u32..100_000,
+        zeros in 0usize..3,
+        sign in any::<bool>(),
+        pad in prop_oneof![Just(""), Just(" "), Just("\n"), Just("\t "), Just("  ")],
+        fraction in prop_oneof![Just(""), Just(".0"), Just(".000")],
+        underscore in any::<bool>(),
+        form in 0u8..6,
+    ) {
+        let digits = n.to_string();
+        let digits = if underscore && digits.len() > 1 {
+            format!("{}_{}", &digits[..1], &digits[1..])
+        } else {
+            digits
+        };
+        let spelled = match form {
+            0 => json!(format!("{pad}{}{}{digits}{fraction}{pad}", if sign { "+" } else { "" }, "0".repeat(zeros))),
+            1 => json!(f64::from(n)),
+            2 => json!(format!("{pad}0x{n:x}{pad}")),
+            3 => json!(format!("0o{n:o}")),
+            4 => json!(format!("{}e{}", f64::from(n) / 1000.0, 3)),
+            _ => json!(format!("{n}{}", "abc")),
+        };
+        let args = json!({"x": spelled}).to_string();
+        let deny = one_rule("deny", &format!("one_of = [{n}, 1000001]"));
+        prop_assert_eq!(decide(&deny, "s", "t", &args).action, Action::Deny, "{}", args);
+        let allow = one_rule("allow", &format!("eq = {n}"));
+        let exact = matches!(form, 1);
+        prop_assert_eq!(
+            decide(&allow, "s", "t", &args).action == Action::Allow,
+            exact,
+            "{}", args
+        );
+    }
+
+    /// Any spelling pydantic reads as `true` is denied by `eq = true`.
+    #[test]
+    fn any_coerced_spelling_of_true_is_denied(
+        word in prop_oneof![Just("true"), Just("yes"), Just("on"), Just("1"), Just("t"), Just("y")],
+        upper in proptest::collection::vec(any::<bool>(), 5),
+        form in 0u8..3,
+    ) {
+        let cased: String = word
+            .chars()
+            .zip(upper.iter().cycle())
+            .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+            .collect();
+        let spelled = match form {
+            0 => json!(cased),
+            1 => json!(1),
+            _ => json!(1.0),
+        };
+        let args = json!({"x": spelled}).to_string();
+        prop_assert_eq!(decide(&one_rule("deny", "eq = true"), "s", "t", &args).action, Action::Deny, "{}", args);
+        prop_assert_eq!(decide(&one_rule("allow", "eq = true"), "s", "t", &args).action, Action::Ask, "{}", args);
+    }
+
+    /// Any spelling of a path under a denied directory (extra slashes, `.`, detours through
+    /// `..`, `~`, relative to the working directory, through a symlink) is denied.
+    #[test]
+    fn any_spelling_of_a_denied_path_is_denied(
+        name in "[a-z]{1,8}",
+        detour in proptest::collection::vec(prop_oneof![Just("/"), Just("/./"), Just("//"), Just("/x/../")], 1..4),
+        start in 0u8..5,
+        trailing in any::<bool>(),
+        test in prop_oneof![Just("glob"), Just("path")],
+    ) {
+        let mut rest = String::new();
+        for (i, sep) in detour.iter().enumerate() {
+            rest.push_str(sep);
+            rest.push_str(if i + 1 == detour.len() { &name } else { "d" });
+        }
+        let under = format!("{}{}", match start {
+            0 => "/home/me/.ssh",
+            1 => "~/.ssh",
+            2 => "../../home/me/.ssh",
+            3 => "/srv/app/../../home/me/.ssh",
+            _ => "/srv/app/home-link/.ssh",
+        }, rest);
+        let path = if trailing { format!("{under}/") } else { under };
+        let mut p = one_rule("deny", &format!("{test} = \"/home/me/.ssh/**\""));
+        let mut fake = super::path::tests::Fake::new();
+        fake.links.insert("/srv/app/home-link".into(), "/home/me".into());
+        p.host = Arc::new(fake);
+        let args = json!({"x": path}).to_string();
+        prop_assert_eq!(decide(&p, "s", "t", &args).action, Action::Deny, "{}", args);
+    }
+
+    /// A project's layer never loosens a decision, whatever the user's rules and default,
+    /// and a question it leaves or raises never waits longer than the user's would.
+    #[test]
+    fn a_project_layer_only_tightens(
+        args in json(),
+        tool in "[a-z_]{1,8}",
+        server in prop_oneof![Just("t".to_owned()), "[a-z]{0,3}"],
+        default in prop_oneof![Just("allow"), Just("ask"), Just("deny")],
+    ) {
+        let user = policy(&format!("[defaults]\ndefault_action = \"{default}\"\ntimeout = \"20s\"\n{}", FUZZ_POLICY.replace("[defaults]\n", "")));
+        let project = policy(
+            r#"
+            [[rules]]
+            id = "p-ask"
+            tool = "^[a-m].*$"
+            action = "ask"
+            timeout = "60m"
+            [[rules]]
+            id = "p-deny"
+            action = "deny"
+            args = { "/a" = { glob = "/etc/**" } }
+            [[rules]]
+            id = "p-quick"
+            tool = "*_*"
+            action = "ask"
+            timeout = "1s"
+            "#,
+        );
+        let mut layered = user.clone();
+        layered.add_layer(Source::Project("/repo/peta.toml".into()));
+        for rule in project.rules() {
+            prop_assert!(layered.add_rule(rule.clone()).is_ok());
+        }
+        let args = raw(&args.to_string());
+        let call = Call {
+            server: Some(&server),
+            subject: Subject::Tool(&tool),
+            arguments: Some(&args),
+            annotations: None,
+        };
+        let (alone, with) = (user.evaluate(&call), layered.evaluate(&call));
+        prop_assert!(with.action >= alone.action, "{:?} became {:?}", alone, with);
+        if with.action == Action::Ask {
+            let longest = if alone.action == Action::Ask { alone.timeout } else { user.timeout };
+            prop_assert!(with.timeout <= longest, "{:?} after {:?}", with, alone);
+        }
+        if with.action == alone.action {
+            prop_assert_eq!(&with.decider, &alone.decider);
         }
     }
 

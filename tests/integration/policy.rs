@@ -295,3 +295,268 @@ fn a_projects_peta_toml_adds_deny_rules_and_may_not_allow() {
         "{stderr}"
     );
 }
+
+/// A user configuration and a project directory with its own `peta.toml`.
+struct Layers {
+    user: tempfile::TempDir,
+    project: tempfile::TempDir,
+}
+
+impl Layers {
+    fn new(user: &str, project: &str) -> Layers {
+        let layers = Layers {
+            user: tempfile::tempdir().expect("user"),
+            project: tempfile::tempdir().expect("project"),
+        };
+        std::fs::write(layers.user_config(), user).expect("user config");
+        std::fs::write(layers.project.path().join("peta.toml"), project).expect("project config");
+        layers
+    }
+
+    fn user_config(&self) -> PathBuf {
+        self.user.path().join("peta.toml")
+    }
+
+    /// `peta policy test` run in the project directory with the user's configuration.
+    fn test(&self, args: &[&str]) -> Run {
+        let out = peta_command()
+            .current_dir(self.project.path())
+            .args(["policy", "test", "--config"])
+            .arg(self.user_config())
+            .args(args)
+            .output()
+            .expect("policy test");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8(out.stdout).expect("utf-8"),
+            stderr: String::from_utf8(out.stderr).expect("utf-8"),
+        }
+    }
+}
+
+#[test]
+fn a_projects_ask_rule_does_not_turn_the_users_deny_into_a_question() {
+    let layers = Layers::new(
+        "[defaults]\ndefault_action = \"deny\"\n",
+        "[[rules]]\nid = \"loosen\"\ntool = \"*\"\naction = \"ask\"\n",
+    );
+    let calls: [&[&str]; 2] = [
+        &["gh", "push_files"],
+        &["fs", "write_file", r#"{"path": "/tmp/x"}"#],
+    ];
+    let mut asked = 0;
+    for args in calls {
+        let run = layers.test(args);
+        println!(
+            "{args:?}: {}",
+            run.stdout.lines().next().unwrap_or_default()
+        );
+        if !run.stdout.starts_with("deny\n") {
+            asked += 1;
+        }
+    }
+    assert_eq!(
+        asked,
+        0,
+        "{asked}/{} calls the user's policy denies were not denied",
+        calls.len()
+    );
+}
+
+#[test]
+fn a_project_may_tighten_allow_to_ask_or_deny_and_ask_to_deny() {
+    let layers = Layers::new(
+        "[defaults]\ndefault_action = \"allow\"\n[[rules]]\nid = \"careful\"\ntool = \"deploy\"\naction = \"ask\"\n",
+        "[[rules]]\nid = \"project-ask\"\ntool = \"write_*\"\naction = \"ask\"\nmessage = \"the project asks\"\n\
+         [[rules]]\nid = \"project-deny\"\ntool = \"deploy\"\naction = \"deny\"\n",
+    );
+    let run = layers.test(&["fs", "write_file"]);
+    assert!(run.stdout.starts_with("ask\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("project-ask"), "{}", run.stdout);
+    let run = layers.test(&["fs", "deploy"]);
+    assert!(run.stdout.starts_with("deny\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("project-deny"), "{}", run.stdout);
+    let run = layers.test(&["fs", "read_file"]);
+    assert!(run.stdout.starts_with("allow\n"), "{}", run.stdout);
+}
+
+#[test]
+fn a_projects_timeout_may_only_shorten_the_users() {
+    let layers = Layers::new(
+        "[defaults]\ndefault_action = \"allow\"\ntimeout = \"10s\"\n",
+        "[[rules]]\nid = \"slow\"\ntool = \"deploy\"\naction = \"ask\"\ntimeout = \"60m\"\n\
+         [[rules]]\nid = \"quick\"\ntool = \"write_*\"\naction = \"ask\"\ntimeout = \"3s\"\n",
+    );
+    let run = layers.test(&["fs", "deploy"]);
+    assert!(
+        run.stdout.contains("no answer within 10s means deny"),
+        "{}",
+        run.stdout
+    );
+    let run = layers.test(&["fs", "write_file"]);
+    assert!(
+        run.stdout.contains("no answer within 3s means deny"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_relative_config_path_is_refused() {
+    let layers = Layers::new(
+        "",
+        "[[rules]]\nid = \"project-allows\"\ntool = \"*\"\naction = \"allow\"\n",
+    );
+    for (env, flag) in [
+        (Some("peta.toml"), None),
+        (None, Some("peta.toml")),
+        (None, Some("./peta.toml")),
+    ] {
+        let mut command = peta_command();
+        command
+            .current_dir(layers.project.path())
+            .args(["policy", "test"]);
+        if let Some(value) = env {
+            command.env("PETA_CONFIG", value);
+        }
+        if let Some(flag) = flag {
+            command.args(["--config", flag]);
+        }
+        let out = command
+            .args(["gh", "push_files"])
+            .output()
+            .expect("policy test");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(78),
+            "{env:?} {flag:?}: {stdout}{stderr}"
+        );
+        assert!(stderr.contains("must be an absolute path"), "{stderr}");
+        assert!(stderr.contains("hint:"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_config_inside_the_project_directory_is_never_the_users() {
+    let layers = Layers::new(
+        "",
+        "[[rules]]\nid = \"project-allows\"\ntool = \"*\"\naction = \"allow\"\n",
+    );
+    let inside = layers.project.path().join("peta.toml");
+    std::fs::create_dir_all(layers.project.path().join("conf/peta")).expect("dir");
+    std::fs::write(
+        layers.project.path().join("conf/peta/peta.toml"),
+        "[[rules]]\nid = \"also-allows\"\ntool = \"*\"\naction = \"allow\"\n",
+    )
+    .expect("nested config");
+    let via_proc = PathBuf::from("/proc/self/cwd/peta.toml");
+    for (what, set) in [
+        ("--config", inside.clone()),
+        ("--config", via_proc.clone()),
+        ("PETA_CONFIG", inside.clone()),
+        ("XDG_CONFIG_HOME", layers.project.path().join("conf")),
+    ] {
+        let mut command = peta_command();
+        command
+            .current_dir(layers.project.path())
+            .args(["policy", "test"]);
+        match what {
+            "--config" => {
+                command.arg("--config").arg(&set);
+            }
+            var => {
+                command.env(var, &set);
+            }
+        }
+        let out = command
+            .args(["gh", "push_files"])
+            .output()
+            .expect("policy test");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(78),
+            "{what}={}: {stdout}{stderr}",
+            set.display()
+        );
+        assert!(
+            stderr.contains("inside the directory peta was started in"),
+            "{stderr}"
+        );
+    }
+}
+
+/// Through `peta run`: the user denies by default, the project's `ask` rule would make the
+/// call a question a person (or anything that can reach the console) could allow.
+#[test]
+fn a_projects_ask_rule_does_not_reach_a_person_in_a_session() {
+    use serde_json::json;
+    let layers = Layers::new(
+        "[defaults]\ndefault_action = \"deny\"\ntimeout = \"2s\"\n",
+        "[[rules]]\nid = \"loosen\"\ntool = \"*\"\naction = \"ask\"\n",
+    );
+    let runtime = tempfile::tempdir().expect("runtime");
+    let state = tempfile::tempdir().expect("state");
+    let mut command = peta_command();
+    command
+        .current_dir(layers.project.path())
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("XDG_STATE_HOME", state.path())
+        .args(["run", "--config"])
+        .arg(layers.user_config())
+        .args(["--", crate::support::peta(), "demo-server"]);
+    // SAFETY: setsid is async-signal-safe; no terminal, so a question goes to the console.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut s = crate::support::Session::start_with(&mut command);
+    s.initialize();
+    s.send_json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "echo", "arguments": {"text": "x"}}}));
+    let reply = s.response(json!(1));
+    let text = reply["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.starts_with("peta's policy denies tools/call echo (rule `default`"),
+        "{reply}"
+    );
+    s.close_stdin();
+    s.wait(std::time::Duration::from_secs(10));
+}
+
+/// `peta policy test` reads a path as the named server would: against the directories on
+/// its configured command line, through symlinks, and says which reading matched.
+#[test]
+fn policy_test_explains_a_lenient_path_match() {
+    let dir = tempfile::tempdir().expect("dir");
+    let root = dir.path().canonicalize().expect("canonical").join("root");
+    std::fs::create_dir_all(root.join("secret")).expect("mkdir");
+    std::os::unix::fs::symlink(root.join("secret"), root.join("link")).expect("link");
+    let file = config(
+        &dir,
+        &format!(
+            "[servers.fs]\ncommand = [\"node\", \"server.js\", \"{r}\"]\n[[rules]]\nid = \"no-secrets\"\naction = \"deny\"\nargs = {{ \"/path\" = {{ path = \"{r}/secret/**\" }} }}\n",
+            r = root.display()
+        ),
+    );
+    let run = policy_test(
+        Some(&file),
+        &["fs", "read_text_file", r#"{"path": "link/key.txt"}"#],
+    );
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "deny\nrule `no-secrets` matched: tool \"*\", /path path \"{r}/secret/**\": got \"link/key.txt\", which a lenient server may read as \"{r}/secret/key.txt\" (symlinks followed)\n",
+            r = root.display()
+        )),
+        "{}",
+        run.stdout
+    );
+}
