@@ -86,13 +86,20 @@ pub(crate) struct Verdict {
     /// `tty`, `desktop`, `console`, `elicitation`, or for a denial nobody chose: `timeout`,
     /// `no-channel`, `cancelled`, `flood`.
     pub(crate) by: String,
+    /// The answering process, where the channel knows it (`Channel::answered_by`).
+    pub(crate) who: Option<String>,
 }
 
 impl Verdict {
     pub(crate) fn denied(by: &str) -> Verdict {
+        Verdict::new(Answer::Deny, by)
+    }
+
+    pub(crate) fn new(answer: Answer, by: &str) -> Verdict {
         Verdict {
-            answer: Answer::Deny,
+            answer,
             by: by.to_owned(),
+            who: None,
         }
     }
 }
@@ -113,6 +120,12 @@ pub(crate) trait Channel: Send + Sync {
     /// terminal, notification dismissed without an action). Dropping the future withdraws
     /// the question: the channel must then clean up what it showed.
     fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a>;
+
+    /// Which process gave the answer to `id`, where the channel can tell (the console: the
+    /// peer's pid and executable), for the answer's audit row.
+    fn answered_by(&self, _id: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A channel that is still connecting (the desktop's D-Bus probe): unavailable until
@@ -182,11 +195,11 @@ impl Approver {
     /// Asks every available channel at once; the first answer wins. A channel that gives up
     /// leaves the others asking. Deny when none is available, all give up, or time runs out.
     pub(crate) async fn decide(&self, request: &Request) -> Verdict {
-        let mut asking: Vec<(&'static str, Asking<'_>)> = self
+        let mut asking: Vec<(&Arc<dyn Channel>, Asking<'_>)> = self
             .channels
             .iter()
             .filter(|c| c.available())
-            .map(|c| (c.name(), c.ask(request)))
+            .map(|c| (c, c.ask(request)))
             .collect();
         if asking.is_empty() {
             return Verdict::denied("no-channel");
@@ -196,9 +209,11 @@ impl Approver {
             while i < asking.len() {
                 match asking[i].1.as_mut().poll(cx) {
                     std::task::Poll::Ready(Some(answer)) => {
+                        let channel = asking[i].0;
                         return std::task::Poll::Ready(Some(Verdict {
                             answer,
-                            by: asking[i].0.to_owned(),
+                            by: channel.name().to_owned(),
+                            who: channel.answered_by(&request.id),
                         }));
                     }
                     std::task::Poll::Ready(None) => {
@@ -305,13 +320,7 @@ mod tests {
         let slow = scripted("tty", 1000, Some(Answer::Deny));
         let approver = Approver::new(vec![slow.clone(), fast.clone()]);
         let verdict = run(approver.decide(&request(45_000)));
-        assert_eq!(
-            verdict,
-            Verdict {
-                answer: Answer::Once,
-                by: "console".into()
-            }
-        );
+        assert_eq!(verdict, Verdict::new(Answer::Once, "console"));
         assert!(slow.withdrawn.load(std::sync::atomic::Ordering::SeqCst));
         assert!(!fast.withdrawn.load(std::sync::atomic::Ordering::SeqCst));
     }

@@ -48,6 +48,9 @@ pub(crate) fn config(command: ConfigCommand) -> Result<u8, Error> {
     let ConfigCommand::Check { config: explicit } = command;
     let file = config::locate(explicit.as_deref());
     let loaded = config::load(explicit.as_deref())?;
+    for (_, request) in boxes(&loaded, file.as_deref()) {
+        request.check()?;
+    }
     let rules = loaded.policy.rules().len();
     match file {
         Some(file) => println!(
@@ -131,6 +134,12 @@ pub(crate) fn doctor(explicit: Option<&Path>) -> Result<u8, Error> {
     });
     lines.push(desktop_line());
     lines.push(console_line());
+    lines.push(sandbox_line(config.sandbox));
+    for (name, request) in boxes(&config, file.as_deref()) {
+        if let Err(e) = request.check() {
+            lines.push(fail(format!("server {name}: {e}"), e.hint()));
+        }
+    }
     for server in &config.servers {
         lines.push(match &server.command {
             None => warn(
@@ -250,6 +259,52 @@ fn desktop_line() -> Line {
         "desktop notifications: not on this platform",
         "approve in a terminal, with `peta approve`, or in the client's own UI",
     )
+}
+
+/// Each configured server's box, as `peta run --server NAME` would build it.
+fn boxes(
+    config: &crate::config::Config,
+    file: Option<&Path>,
+) -> Vec<(String, crate::sandbox::Request)> {
+    let places = crate::sandbox::Places::of(config, file);
+    config
+        .servers
+        .iter()
+        .map(|server| {
+            let key = |field: &str| format!("servers.{}.sandbox.{field}", server.name);
+            (
+                server.name.clone(),
+                crate::sandbox::Request {
+                    mode: config.sandbox,
+                    settings: server.sandbox.clone(),
+                    places: places.clone(),
+                    write_key: key("write"),
+                    read_key: key("read"),
+                },
+            )
+        })
+        .collect()
+}
+
+fn sandbox_line(mode: crate::sandbox::Mode) -> Line {
+    use crate::sandbox::Mode;
+    if mode == Mode::Off {
+        return warn(
+            "confinement: off (defaults.sandbox); servers run with all of your powers",
+            "set [defaults] sandbox = \"auto\" to confine them where bubblewrap works",
+        );
+    }
+    match crate::sandbox::probe::check() {
+        Ok(what) => ok(format!("confinement: {what}")),
+        Err((what, fix)) if mode == Mode::Required => fail(
+            format!("confinement: {what}; sandbox = \"required\" refuses to start servers"),
+            fix,
+        ),
+        Err((what, fix)) => warn(
+            format!("confinement: {what}; servers run unconfined (sandbox = \"auto\")"),
+            fix,
+        ),
+    }
 }
 
 fn console_line() -> Line {

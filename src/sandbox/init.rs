@@ -31,6 +31,10 @@ pub(crate) fn run(args: SandboxInitArgs) -> Result<u8, Error> {
         .map(|a: &OsString| CString::new(a.as_bytes()))
         .collect::<Result<_, _>>()
         .map_err(|_| Error::Usage("a server argument holds a NUL byte".into()))?;
+    // Like peta itself: the server, same user in the same box, cannot read this process's
+    // memory or environment, or attach to it.
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     let mask = take_signals();
     scope();
     let started = start(&argv, &mask);
