@@ -313,13 +313,19 @@ fn plan(
     let mut env = configured.map(|s| s.env.clone()).unwrap_or_default();
     env.extend(args.env);
     let mut settings = configured.map(|s| s.sandbox.clone()).unwrap_or_default();
-    let key = |field: &str| match configured {
-        Some(s) if args.sandbox_write.is_empty() || field != "write" => {
+    let key = |field: &str| {
+        configured.map_or_else(String::new, |s| {
             format!("servers.{}.sandbox.{field}", s.name)
-        }
-        _ => format!("the sandbox's {field} paths (--sandbox-{field} and the config)"),
+        })
     };
-    let (write_key, read_key) = (key("write"), key("read"));
+    let (mut write_key, read_key) = (key("write"), key("read"));
+    if !args.sandbox_write.is_empty() {
+        write_key = if write_key.is_empty() {
+            "--sandbox-write".into()
+        } else {
+            format!("{write_key} or --sandbox-write")
+        };
+    }
     for path in args.sandbox_write {
         settings
             .write

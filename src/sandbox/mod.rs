@@ -36,7 +36,7 @@ use crate::proxy::child;
 pub(crate) enum SandboxError {
     /// The settings name paths a box cannot be built with.
     #[cfg(target_os = "linux")]
-    #[error("sandbox: {0}")]
+    #[error(transparent)]
     Layout(#[from] layout::LayoutError),
     /// `sandbox = "required"` and no box can be had here.
     #[error("the server cannot be confined here: {reason}")]

@@ -704,3 +704,107 @@ fn nothing_a_confined_server_started_outlives_peta() {
     }
     tally.report();
 }
+
+/// A `PATH` with the programs a session needs but no bubblewrap.
+fn path_without_bwrap() -> tempfile::TempDir {
+    let bin = visible_tempdir();
+    for program in ["true", "sh", "touch"] {
+        let real = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join(program))
+            .find(|p| p.exists())
+            .expect("program on PATH");
+        std::os::unix::fs::symlink(real, bin.path().join(program)).expect("link");
+    }
+    bin
+}
+
+/// Without bubblewrap, `auto` runs the server unconfined and says so in one line;
+/// `required` refuses with the reason and the fix, and the server never runs.
+#[test]
+fn without_bubblewrap_auto_warns_once_and_required_refuses() {
+    let bin = path_without_bwrap();
+    let marker_dir = tempfile::tempdir().expect("dir");
+    let marker = marker_dir.path().join("ran");
+    let run = |mode: &str| {
+        crate::support::peta_command()
+            .env("PATH", bin.path())
+            .args(["run", "--sandbox", mode, "--", "sh", "-c"])
+            .arg(format!("touch {}", marker.display()))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run")
+    };
+    let out = run("auto");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(marker.exists(), "auto ran the server");
+    let warnings: Vec<_> = stderr.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].contains("the server runs unconfined: bubblewrap (bwrap) is not installed")
+            && warnings[0].contains("apt-get install bubblewrap"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&marker).expect("rm");
+    let out = run("required");
+    assert_eq!(out.status.code(), Some(125));
+    assert!(!marker.exists(), "required never ran the server");
+    assert!(out.stdout.is_empty());
+    crate::cli::snapshot(
+        "error-sandbox-required.txt",
+        &String::from_utf8_lossy(&out.stderr),
+    );
+}
+
+/// bubblewrap that cannot set up a box (here: peta itself runs in a box that forbids new
+/// user namespaces, as in a nested sandbox): `auto` falls back with bubblewrap's own words,
+/// `required` refuses; nothing the client sent reaches the failed attempt.
+#[test]
+fn a_box_that_cannot_be_set_up_falls_back_or_refuses() {
+    let dir = visible_tempdir();
+    let log = dir.path().join("received");
+    for (mode, code) in [("auto", 0), ("required", 125)] {
+        let _ = std::fs::remove_file(&log);
+        let mut command = Command::new("bwrap");
+        command
+            .args([
+                "--bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--unshare-user",
+                "--disable-userns",
+                "--unshare-pid",
+                "--die-with-parent",
+                "--",
+            ])
+            .arg(peta())
+            .args(["run", "--sandbox", mode, "--", "sh", "-c"])
+            .arg(format!("cat > {}", log.display()))
+            .env("XDG_STATE_HOME", crate::support::state_home())
+            .env("XDG_CONFIG_HOME", crate::support::state_home());
+        let mut s = Session::start_with(&mut command);
+        s.send(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n");
+        s.close_stdin();
+        let status = s.wait(Duration::from_secs(15));
+        let stderr = s.stderr();
+        assert_eq!(status.code(), Some(code), "{mode}: {stderr}");
+        assert!(
+            stderr.contains("bubblewrap cannot set up a box: bwrap:"),
+            "{mode}: {stderr}"
+        );
+        if mode == "auto" {
+            assert!(stderr.contains("the server runs unconfined"), "{stderr}");
+            assert_eq!(
+                std::fs::read_to_string(&log).expect("the server ran unconfined"),
+                "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n",
+                "the line reached the unconfined server once"
+            );
+        } else {
+            assert!(!log.exists(), "required never started the server");
+        }
+    }
+}
