@@ -181,6 +181,37 @@ mod tests {
             err("[servers.x]\ncommand = []\n"),
             ConfigError::Invalid { .. }
         ));
+        for (text, key) in [
+            ("[defaults]\nsandbox = \"on\"\n", "defaults.sandbox"),
+            (
+                "[servers.x.sandbox]\nwrite = [\"notes\"]\n",
+                "servers.x.sandbox.write",
+            ),
+            (
+                "[servers.x.sandbox]\nhide = [\"~\"]\n",
+                "servers.x.sandbox.hide",
+            ),
+        ] {
+            let e = err(text);
+            assert!(
+                matches!(&e, ConfigError::Invalid { key: k, .. } if k == key),
+                "{text}: {e}"
+            );
+        }
+        let e = err("[servers.x.sandbox]\nwrtie = []\n");
+        assert!(
+            matches!(&e, ConfigError::Parse { suggestion: Some(s), .. } if s == "write"),
+            "{e}"
+        );
+        let config = parse(
+            "[defaults]\nsandbox = \"required\"\n[servers.x.sandbox]\nwrite = [\"/srv\"]\nnetwork = false\n",
+            Path::new("peta.toml"),
+        )
+        .expect("parses");
+        assert_eq!(config.sandbox, crate::sandbox::Mode::Required);
+        let x = config.server("x").expect("x");
+        assert_eq!(x.sandbox.write, [std::path::PathBuf::from("/srv")]);
+        assert!(!x.sandbox.network);
     }
 
     #[test]
@@ -193,6 +224,8 @@ mod tests {
         assert!(demo.command.is_some());
         assert_eq!(demo.env, [("DEMO_GREETING".to_owned(), "hello".to_owned())]);
         assert!(config.inherit_env.iter().any(|p| p == "LC_*"));
+        assert_eq!(config.sandbox, crate::sandbox::Mode::Auto);
+        assert_eq!(demo.sandbox, crate::sandbox::Settings::default());
 
         use crate::policy::{Action, Call, Subject};
         let policy = &config.policy;

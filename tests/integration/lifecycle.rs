@@ -143,6 +143,8 @@ fn kill_9_of_peta_leaves_no_server_or_grandchild_behind() {
         unsafe { libc::kill(s.pid(), libc::SIGKILL) };
         let status = s.wait(Duration::from_secs(5));
         assert_eq!(status.signal(), Some(libc::SIGKILL));
+        // Confined, bubblewrap dies with peta and the box with it; the watchdog (in the tree
+        // too) still waits out the grace time before it exits.
         let took = assert_gone_within(&tree, Duration::from_millis(GRACE_MS + 1000));
         if sandbox == "off" {
             // The server goes at once (parent-death signal); the grandchild ignores SIGTERM
@@ -151,9 +153,6 @@ fn kill_9_of_peta_leaves_no_server_or_grandchild_behind() {
                 took >= Duration::from_millis(GRACE_MS / 2),
                 "the watchdog did not wait for the grace time: {took:?}"
             );
-        } else {
-            // bubblewrap dies with peta, and the box with it.
-            assert!(took < Duration::from_millis(GRACE_MS), "{took:?}");
         }
     }
 }
