@@ -348,6 +348,7 @@ fn a_server_cannot_answer_its_own_question_at_the_console() {
             .expect("attacker");
         s.send_json(&delete_call(8));
         let reply = s.response(json!(8));
+        let answerer = attacker.id();
         let _ = attacker.kill();
         let _ = attacker.wait();
         let rows = finish(s);
@@ -356,6 +357,32 @@ fn a_server_cannot_answer_its_own_question_at_the_console() {
             "{who:?}: the user's own process could not answer: {reply}\n{rows}"
         );
         assert!(world.executed().iter().any(|n| n == "delete_file"));
+        // The answer's audit row names the process that gave it.
+        let export = world
+            .command(&world.path("bin/peta"))
+            .args([
+                "audit",
+                "export",
+                "--decision",
+                "allow",
+                "--tool",
+                "delete_file",
+            ])
+            .output()
+            .expect("export");
+        let export = String::from_utf8_lossy(&export.stdout);
+        let row: Value = export
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|r| r["record"] == "event" && r["channel"] == "console")
+            .unwrap_or_else(|| panic!("{who:?}: no console row in {export}"));
+        let detail: Value =
+            serde_json::from_str(row["detail"].as_str().expect("detail")).expect("json");
+        let by = detail["answered_by"].as_str().unwrap_or_default();
+        assert!(
+            by.starts_with(&format!("pid {answerer} (")) && by.contains("python"),
+            "{who:?}: {row}"
+        );
 
         // And one in another PID namespace (here a bare bubblewrap box that shows it the
         // socket directory) is refused.
