@@ -427,11 +427,16 @@ class Campaign:
             for cid in pending:
                 s.call(cid, "hang")
             ok = s.wait_journal({json.dumps(c) for c in done + pending})
-            server = [p for p in alive_with_mark(s.mark, proxy=False) if b"record_server" in _cmdline(p)]
+            # The server itself, not the box's first process (whose arguments name it too).
+            server = [p for p in alive_with_mark(s.mark, proxy=False)
+                      if b"record_server" in _cmdline(p) and b"sandbox-init" not in _cmdline(p)]
             if not ok or not server:
                 self.tally("server killed").note("setup failed: requests never reached the server")
             for pid in server:
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             errors = 0
             for cid in pending:
                 reply = s.wait_response(cid, 10)
