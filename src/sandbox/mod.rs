@@ -23,6 +23,8 @@ mod settings;
 
 use std::ffi::OsString;
 use std::io;
+#[cfg(target_os = "linux")]
+use std::path::Path;
 
 pub use settings::Mode;
 pub(crate) use settings::Settings;
@@ -162,6 +164,15 @@ impl Request {
             &exe,
             &layout::RealHost,
         ));
+        // A TMPDIR outside the writable paths would be read-only (or, under /tmp, missing) in
+        // the box: the box's own /tmp takes its place.
+        let tmpdir = env
+            .iter()
+            .find(|(k, _)| k == "TMPDIR")
+            .map(|(_, v)| Path::new(v));
+        if tmpdir.is_some_and(|t| !self.settings.write.iter().any(|w| t.starts_with(w))) {
+            options.extend(["--setenv", "TMPDIR", "/tmp"].map(OsString::from));
+        }
         tracing::debug!(?options, "bubblewrap");
         match linux::start(&bwrap, &options, argv, env).await {
             Ok(child) => Ok(Started {

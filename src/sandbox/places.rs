@@ -75,6 +75,7 @@ pub(crate) const SYSTEM_SECRETS: &[&str] = &[
 /// Names inside a writable path whose contents become code that runs unconfined later (git
 /// hooks and config, editor and MCP client settings, direnv): kept read-only where they
 /// exist.
+#[cfg(target_os = "linux")]
 pub(crate) const PROTECTED_IN_WRITABLE: &[&str] = &[
     ".git/hooks",
     ".git/config",

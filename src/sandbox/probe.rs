@@ -3,9 +3,11 @@
 //! and later, a box inside a box).
 
 /// What to do when bubblewrap is missing.
+#[cfg(target_os = "linux")]
 pub(crate) const INSTALL_HINT: &str = "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap)";
 
 /// The advice for a message of bubblewrap's.
+#[cfg(target_os = "linux")]
 pub(crate) fn hint_for(said: &str) -> String {
     let restricted =
         std::fs::read_to_string("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")

@@ -835,3 +835,27 @@ fn a_box_that_cannot_be_set_up_falls_back_or_refuses() {
         }
     }
 }
+
+/// A `TMPDIR` the box would not let the server write becomes the box's own `/tmp`.
+#[test]
+fn a_tmpdir_outside_the_writable_paths_becomes_the_boxs_tmp() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dir.path().join("tmpdir");
+    let status = crate::support::peta_command()
+        .env("TMPDIR", "/var/tmp/peta-test-elsewhere")
+        .args(["run", "--sandbox", "required", "--sandbox-write"])
+        .arg(dir.path())
+        .args(["--", "sh", "-c"])
+        .arg(format!(
+            "echo \"$TMPDIR\" > {0}; touch \"$TMPDIR/x\" && echo writable >> {0}",
+            out.display()
+        ))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(status.status.success(), "{status:?}");
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("out"),
+        "/tmp\nwritable\n"
+    );
+}
