@@ -266,21 +266,13 @@ fn boxes(
     config: &crate::config::Config,
     file: Option<&Path>,
 ) -> Vec<(String, crate::sandbox::Request)> {
-    let places = crate::sandbox::Places::of(config, file);
     config
         .servers
         .iter()
         .map(|server| {
-            let key = |field: &str| format!("servers.{}.sandbox.{field}", server.name);
             (
                 server.name.clone(),
-                crate::sandbox::Request {
-                    mode: config.sandbox,
-                    settings: server.sandbox.clone(),
-                    places: places.clone(),
-                    write_key: key("write"),
-                    read_key: key("read"),
-                },
+                crate::sandbox::Request::for_server(config, file, server),
             )
         })
         .collect()

@@ -8,7 +8,7 @@ mod policy;
 mod project;
 mod raw;
 
-pub(crate) use compile::{Config, expand_home, parse_duration};
+pub(crate) use compile::{Config, Server, expand_home, parse_duration};
 pub(crate) use error::ConfigError;
 #[cfg(test)]
 pub(crate) use load::parse;

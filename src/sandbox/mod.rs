@@ -83,6 +83,23 @@ pub(crate) struct Started {
 }
 
 impl Request {
+    /// The box of the configured server `server`, as its config says (`config_file` is the
+    /// file in use, hidden from the server like the rest of peta's places).
+    pub(crate) fn for_server(
+        config: &crate::config::Config,
+        config_file: Option<&std::path::Path>,
+        server: &crate::config::Server,
+    ) -> Request {
+        let key = |field: &str| format!("servers.{}.sandbox.{field}", server.name);
+        Request {
+            mode: config.sandbox,
+            settings: server.sandbox.clone(),
+            places: Places::of(config, config_file),
+            write_key: key("write"),
+            read_key: key("read"),
+        }
+    }
+
     /// Checks the settings against peta's places (nothing to check with `off`).
     pub(crate) fn check(&self) -> Result<(), SandboxError> {
         if self.mode == Mode::Off {

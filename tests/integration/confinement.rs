@@ -859,3 +859,42 @@ fn a_tmpdir_outside_the_writable_paths_becomes_the_boxs_tmp() {
         "/tmp\nwritable\n"
     );
 }
+
+/// `peta tools list --connect` starts the configured server like `peta run` does: in its box
+/// (its PID 1 is peta's first process, not the machine's init).
+#[test]
+fn tools_list_connect_starts_the_server_in_its_box() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out_dir = tempfile::tempdir().expect("out");
+    let seen = out_dir.path().join("pid1");
+    let config = dir.path().join("peta.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[servers.probe]\ncommand = [\"sh\", \"-c\", \"tr '\\\\0' ' ' < /proc/1/cmdline > {seen}; exec {peta} demo-server\"]\n\
+             [servers.probe.sandbox]\nwrite = [\"{out}\"]\n[audit]\npath = \"{db}\"\n",
+            seen = seen.display(),
+            peta = peta(),
+            out = out_dir.path().display(),
+            db = dir.path().join("audit.db").display(),
+        ),
+    )
+    .expect("config");
+    let out = crate::support::peta_command()
+        .args([
+            "tools",
+            "list",
+            "--server",
+            "probe",
+            "--connect",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .expect("tools list --connect");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("tools listed"), "{said}");
+    let pid1 = std::fs::read_to_string(&seen).expect("the server wrote what it saw");
+    assert!(pid1.contains("sandbox-init"), "{pid1}");
+}
