@@ -66,6 +66,33 @@ pub(crate) fn namespaces(network: bool) -> Vec<OsString> {
     args
 }
 
+/// Whether a bare box (the namespaces and the base mounts, running `true`) can be set up:
+/// tells a failure of this machine from a failure of one server's layout.
+pub(crate) fn a_bare_box_works(bwrap: &Path) -> bool {
+    let mut args = namespaces(true);
+    args.retain(|a| !OPTIONAL.iter().any(|o| a.as_os_str() == *o));
+    std::process::Command::new(bwrap)
+        .args(args)
+        .args([
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+            "--",
+            "true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Starts `argv` in a box made with `options`; retries once without the options an older
 /// bubblewrap does not know.
 pub(crate) async fn start(

@@ -140,6 +140,13 @@ impl Request {
         let why = match self.start_confined(argv, env).await {
             Ok(started) => return Ok(started),
             Err(Confining::Server(e)) => return Err(StartError::Server(e)),
+            // The platform can make boxes, just not this one: never a reason to run unconfined.
+            Err(Confining::Broken { reason, hint }) => {
+                return Err(StartError::Refused(SandboxError::Unavailable {
+                    reason,
+                    hint,
+                }));
+            }
             Err(Confining::Unavailable { reason, hint }) => (reason, hint),
         };
         match self.mode {
@@ -197,6 +204,12 @@ impl Request {
                 confined: true,
             }),
             Err(linux::Failure::Exec(e)) => Err(Confining::Server(e)),
+            Err(linux::Failure::Setup(said)) if linux::a_bare_box_works(&bwrap) => {
+                Err(Confining::Broken {
+                    reason: format!("bubblewrap cannot set up this server's box: {said}"),
+                    hint: "a bare box works here, so one of this server's sandbox paths is the trouble; `peta config check` checks them".into(),
+                })
+            }
             Err(linux::Failure::Setup(said)) => Err(Confining::Unavailable {
                 hint: probe::hint_for(&said),
                 reason: format!("bubblewrap cannot set up a box: {said}"),
@@ -219,5 +232,18 @@ impl Request {
 
 enum Confining {
     Server(io::Error),
-    Unavailable { reason: String, hint: String },
+    /// No box can be had here: `auto` runs the server unconfined.
+    Unavailable {
+        reason: String,
+        hint: String,
+    },
+    /// Boxes work here but this one could not be built: refused whatever the mode.
+    #[cfg_attr(
+        not(target_os = "linux"),
+        expect(dead_code, reason = "only Linux builds boxes")
+    )]
+    Broken {
+        reason: String,
+        hint: String,
+    },
 }
