@@ -898,3 +898,44 @@ fn tools_list_connect_starts_the_server_in_its_box() {
     let pid1 = std::fs::read_to_string(&seen).expect("the server wrote what it saw");
     assert!(pid1.contains("sandbox-init"), "{pid1}");
 }
+
+/// The contract with the session's shutdown: a signal peta sends to the server's group
+/// (`sys::Group`, here bubblewrap's group) reaches the confined server as that very signal,
+/// passed on by the box's first process; bubblewrap itself ignores it.
+#[test]
+fn a_signal_to_the_group_reaches_the_confined_server_as_itself() {
+    for (sig, name) in [
+        (libc::SIGINT, "INT"),
+        (libc::SIGTERM, "TERM"),
+        (libc::SIGHUP, "HUP"),
+    ] {
+        let dir = tempfile::tempdir().expect("dir");
+        let (got, ready) = (dir.path().join("got"), dir.path().join("ready"));
+        let script = format!(
+            "for s in INT TERM HUP; do trap \"echo $s > {got}; exit 0\" $s; done; \
+             echo > {ready}; while :; do sleep 0.05; done",
+            got = got.display(),
+            ready = ready.display()
+        );
+        let mut s = Session::start_with(
+            crate::support::peta_command()
+                .args(["run", "--sandbox", "required", "--sandbox-write"])
+                .arg(dir.path())
+                .args(["--", "sh", "-c", &script]),
+        );
+        wait_for_file(&ready);
+        let bwrap = descendants(s.pid())
+            .into_iter()
+            .find(|&p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim() == "bwrap")
+            })
+            .expect("bubblewrap");
+        // SAFETY: signalling the group of our own session's bubblewrap, as peta does.
+        unsafe { libc::killpg(bwrap, sig) };
+        assert_eq!(wait_for_file(&got).trim(), name);
+        s.close_stdin();
+        let status = s.wait(Duration::from_secs(10));
+        assert_eq!(status.code(), Some(0), "{name}: {}", s.stderr());
+    }
+}
