@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """peta's own start-up cost: spawn -> initialize response, against a minimal stdio server
-(Python, answers initialize and nothing else), run directly and through `peta run`,
-alternating, in one run. A heavy server such as server-everything (bench/relay.py) mixes
-in its own start-up, which on a 2-core machine competes with peta's for the CPU.
+(Python, answers initialize and nothing else), run directly and through `peta run`
+(confined in its box, and unconfined), alternating, in one run. A heavy server such as
+server-everything (bench/relay.py) mixes in its own start-up, which on a 2-core machine
+competes with peta's for the CPU. Pin it to one core for steadier figures:
 
-    python3 bench/startup.py [--peta target/release/peta] [--samples 25]
+    taskset -c 0 python3 bench/startup.py [--peta target/release/peta] [--samples 25]
 """
 
 import argparse
@@ -57,13 +58,16 @@ def main():
         # The same environment for both: peta passes its allow-list on to the server.
         env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
         env["XDG_STATE_HOME"] = state
+        allow_all = os.path.join(here, "allow-all.toml")
         modes = {
             "direct": server,
-            "peta (audit on)": [a.peta, "run", "--config", os.path.join(here, "allow-all.toml"), "--", *server],
-            "peta (audit off)": [a.peta, "run", "--config", os.path.join(here, "no-rules.toml"), "--", *server],
+            "peta, confined": [a.peta, "run", "--config", allow_all, "--sandbox", "required", "--", *server],
+            "peta, unconfined": [a.peta, "run", "--config", allow_all, "--sandbox", "off", "--", *server],
+            "peta, no audit": [a.peta, "run", "--config", os.path.join(here, "no-rules.toml"),
+                               "--sandbox", "off", "--", *server],
         }
         times = {m: [] for m in modes}
-        once(modes["peta (audit on)"], env)  # creates the audit database
+        once(modes["peta, confined"], env)  # creates the audit database
         for i in range(a.samples):
             order = list(modes) if i % 2 == 0 else list(reversed(modes))
             for m in order:
@@ -74,6 +78,10 @@ def main():
         med = statistics.median(ts)
         added = "" if m == "direct" else f"{med - direct:+.1f} ms"
         print(f"{m:<18} {med:7.1f} ms {added:>9}")
+    confined = statistics.median(times["peta, confined"])
+    unconfined = statistics.median(times["peta, unconfined"])
+    print(f"\nthe box: confined {confined * 1000:.0f} us, unconfined {unconfined * 1000:.0f} us: "
+          f"+{(confined - unconfined) * 1000:.0f} us, {confined / unconfined:.2f}x")
 
 
 if __name__ == "__main__":

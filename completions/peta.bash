@@ -55,6 +55,9 @@ _peta() {
             peta,run)
                 cmd="peta__subcmd__run"
                 ;;
+            peta,sandbox-init)
+                cmd="peta__subcmd__sandbox__subcmd__init"
+                ;;
             peta,secret)
                 cmd="peta__subcmd__secret"
                 ;;
@@ -165,6 +168,9 @@ _peta() {
                 ;;
             peta__subcmd__help,run)
                 cmd="peta__subcmd__help__subcmd__run"
+                ;;
+            peta__subcmd__help,sandbox-init)
+                cmd="peta__subcmd__help__subcmd__sandbox__subcmd__init"
                 ;;
             peta__subcmd__help,secret)
                 cmd="peta__subcmd__help__subcmd__secret"
@@ -389,7 +395,7 @@ _peta() {
 
     case "${cmd}" in
         peta)
-            opts="-h -V --help --version run demo audit secret vault approve install uninstall policy grants tools init config doctor completions demo-server help"
+            opts="-h -V --help --version run demo audit secret vault approve install uninstall policy grants tools init config doctor completions demo-server sandbox-init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -895,7 +901,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help)
-            opts="run demo audit secret vault approve install uninstall policy grants tools init config doctor completions demo-server help"
+            opts="run demo audit secret vault approve install uninstall policy grants tools init config doctor completions demo-server sandbox-init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1203,6 +1209,20 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__sandbox__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1635,7 +1655,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__run)
-            opts="-h -V --server --config --grace --max-line-bytes --env --help --version"
+            opts="-h -V --server --config --grace --max-line-bytes --env --sandbox --sandbox-write --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1658,6 +1678,32 @@ _peta() {
                     return 0
                     ;;
                 --env)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sandbox)
+                    COMPREPLY=($(compgen -W "auto required off" -- "${cur}"))
+                    return 0
+                    ;;
+                --sandbox-write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__sandbox__subcmd__init)
+            opts="-h -V --ready-fd --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --ready-fd)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

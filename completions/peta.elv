@@ -38,6 +38,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand doctor 'What works on this machine: config, audit log, keyring, vault, notifications, terminal, the approval console, and each configured server''s command'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
+            cand sandbox-init 'The first process inside a server''s box: starts the server, passes signals on, and exits with the server''s status (started by `peta run` through bubblewrap)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'peta;run'= {
@@ -46,6 +47,8 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand --grace 'Time the server gets to exit after its input closes, and again after SIGTERM (e.g. "2s", "500ms") [default: relay.shutdown_grace or 2s]'
             cand --max-line-bytes 'Longest message accepted in either direction, in bytes [default: relay.max_line_bytes or 64 MiB]'
             cand --env 'Give the server an environment variable: a plain value or a reference, GITHUB_TOKEN=keyring:github, DB_URL=age:db or HOME_DIR=env:HOME (repeatable; overrides the config''s entries)'
+            cand --sandbox 'Confine the server: auto (where bubblewrap works, else run it unconfined with a warning), required (refuse to start it unconfined) or off [default: defaults.sandbox or auto]'
+            cand --sandbox-write 'Let the confined server write PATH, an existing file or directory (repeatable; adds to the config''s `write`)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -510,6 +513,13 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'peta;sandbox-init'= {
+            cand --ready-fd 'The descriptor on which to report whether the server started'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'peta;help'= {
             cand run 'Run an MCP server behind peta (stdin/stdout carry the protocol)'
             cand demo 'Watch a complete session through the real relay, with peta''s demo server'
@@ -527,6 +537,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand doctor 'What works on this machine: config, audit log, keyring, vault, notifications, terminal, the approval console, and each configured server''s command'
             cand completions 'Print a shell completion script to stdout'
             cand demo-server 'The demo MCP server on stdio (used by `peta demo` and the tests)'
+            cand sandbox-init 'The first process inside a server''s box: starts the server, passes signals on, and exits with the server''s status (started by `peta run` through bubblewrap)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'peta;help;run'= {
@@ -629,6 +640,8 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;completions'= {
         }
         &'peta;help;demo-server'= {
+        }
+        &'peta;help;sandbox-init'= {
         }
         &'peta;help;help'= {
         }

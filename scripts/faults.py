@@ -23,7 +23,11 @@ exercise the same failing-write path.
   concurrent   16 sessions writing one audit file at once
 
 The server runs under `sh -c 'sleep … & exec server'`, so every session has a grandchild
-holding the server's stdout: a process left behind by peta shows up as an orphan.
+holding the server's stdout: a process left behind by peta shows up as an orphan. Every
+process of a session carries a mark in its environment (a server's box included: its first
+process and whatever the server starts inherit it), so orphans are counted wherever they
+are. Servers run in their box (`--sandbox required`, writing only their journal) unless
+`--sandbox off` is given.
 
 After each round:
   * `peta audit verify` passes (after the fault is lifted, where it blocks the disk);
@@ -36,6 +40,7 @@ After each round:
 Example:
   scripts/faults.py --seed 7 --rounds 50
   scripts/faults.py --peta target/debug/peta --only kill9,concurrent
+  scripts/faults.py --sandbox off --only kill9
 
 Exit status 0 when every injected fault was survived, 1 otherwise.
 """
@@ -87,15 +92,20 @@ class Session:
         config.write_text(
             f'[defaults]\ndefault_action = "allow"\n[audit]\npath = "{db}"\n', encoding="utf-8"
         )
-        self.received = self.dir / "received"
+        # The server's journals: the one place its box lets it write (never beside the
+        # config, which a box keeps out of reach).
+        journal = self.dir / "journal"
+        journal.mkdir(exist_ok=True)
+        self.received = journal / "received"
         # A grandchild that holds the server's stdout and is only gone if peta takes the
         # whole process group down.
         script = server_prefix + 'sleep 300 & exec "$@"'
         argv = [
             camp.peta, "run", "--server", name, "--config", str(config), "--grace", GRACE,
             "--env", f"PETA_FAULT_MARK={self.mark}",
+            "--sandbox", camp.sandbox, "--sandbox-write", str(journal),
             "--", "/bin/sh", "-c", script, "sh",
-            sys.executable, str(RECORD_SERVER), str(self.received), str(self.dir / "sent"),
+            sys.executable, str(RECORD_SERVER), str(self.received), str(journal / "sent"),
         ]
         env = dict(camp.env)
         # peta itself and its watchdog carry the mark too, so leftovers of theirs are found.
@@ -327,6 +337,7 @@ class Campaign:
         self.rng = random.Random(args.seed)
         self.rounds = args.rounds
         self.verbose = args.verbose
+        self.sandbox = args.sandbox
         self.work = Path(tempfile.mkdtemp(prefix="peta-faults-"))
         self.env = {k: v for k, v in os.environ.items() if k not in ("PETA_CONFIG", "PETA_LOG")}
         self.env.update({"XDG_STATE_HOME": str(self.work / "state"),
@@ -416,11 +427,16 @@ class Campaign:
             for cid in pending:
                 s.call(cid, "hang")
             ok = s.wait_journal({json.dumps(c) for c in done + pending})
-            server = [p for p in alive_with_mark(s.mark, proxy=False) if b"record_server" in _cmdline(p)]
+            # The server itself, not the box's first process (whose arguments name it too).
+            server = [p for p in alive_with_mark(s.mark, proxy=False)
+                      if b"record_server" in _cmdline(p) and b"sandbox-init" not in _cmdline(p)]
             if not ok or not server:
                 self.tally("server killed").note("setup failed: requests never reached the server")
             for pid in server:
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             errors = 0
             for cid in pending:
                 reply = s.wait_response(cid, 10)
@@ -667,6 +683,9 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated subset: kill9, child-kill, client-gone, "
                         "disk-full, fsize, replaced, concurrent")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--sandbox", default="required", choices=["required", "auto", "off"],
+                        help="confine the servers (default required: a box that cannot be set up "
+                        "fails the round)")
     parser.add_argument("-v", "--verbose", action="store_true", help="say what each round did")
     args = parser.parse_args()
     if not Path(args.peta).is_file():
@@ -674,7 +693,8 @@ def main() -> int:
     if sys.platform != "linux":
         parser.error("the campaign reads /proc and needs Linux")
     camp = Campaign(args)
-    print(f"peta fault campaign: peta={args.peta} seed={args.seed} rounds={args.rounds}\n", flush=True)
+    print(f"peta fault campaign: peta={args.peta} seed={args.seed} rounds={args.rounds} "
+          f"sandbox={args.sandbox}\n", flush=True)
     try:
         ok = camp.run({k.strip() for k in args.only.split(",") if k.strip()})
     finally:

@@ -3,8 +3,9 @@
 # drive into .e2e/ (the official MCP client SDKs: Python `mcp` from PyPI and TypeScript
 # `@modelcontextprotocol/sdk` from npm; the reference servers server-everything,
 # server-filesystem and server-memory from npm, mcp-server-time and mcp-server-git from
-# PyPI), Claude Code and the MCP Inspector from npm, and gnome-keyring and tmux from Debian
-# packages for the Secret Service and terminal tests, then runs every test.
+# PyPI), Claude Code and the MCP Inspector from npm (and, below, Codex and Gemini CLI), and
+# gnome-keyring, tmux and bubblewrap from Debian packages for the Secret Service, terminal and
+# confinement tests (every server the tests start runs in its box), then runs every test.
 # Safe to run again: installed peers are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,21 +33,23 @@ need git "mcp-server-git and its interop test"
 
 # A real Secret Service for the keyring tests: each test starts its own D-Bus session with
 # an unlocked gnome-keyring.
-if ! command -v gnome-keyring-daemon >/dev/null 2>&1 || ! command -v dbus-daemon >/dev/null 2>&1; then
+if ! command -v gnome-keyring-daemon >/dev/null 2>&1 || ! command -v dbus-daemon >/dev/null 2>&1 ||
+    ! command -v bwrap >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1; then
-        log "installing gnome-keyring (Debian packages)"
+        log "installing gnome-keyring and bubblewrap (Debian packages)"
         SUDO=""
         [ "$(id -u)" -eq 0 ] || SUDO="sudo"
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            gnome-keyring dbus dbus-daemon dbus-bin >/dev/null
+            gnome-keyring dbus dbus-daemon dbus-bin bubblewrap >/dev/null
     else
-        echo "error: gnome-keyring is required for the keyring tests (install it with your package manager)" >&2
+        echo "error: gnome-keyring and bubblewrap are required for the keyring and confinement tests (install them with your package manager)" >&2
         exit 1
     fi
 fi
 need dbus-daemon "the keyring and desktop notification tests (package dbus-daemon)"
 need dbus-send "the keyring tests (package dbus-bin)"
+need bwrap "the confinement tests (package bubblewrap)"
 
 if [ ! -x "$E2E/venv/bin/python" ] || ! "$E2E/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" 2>/dev/null; then
     log "installing the MCP Python SDK (mcp==$MCP_PY_VERSION) into .e2e/venv"

@@ -111,6 +111,20 @@ pub enum Command {
     /// The demo MCP server on stdio (used by `peta demo` and the tests).
     #[command(hide = true)]
     DemoServer(DemoServerArgs),
+    /// The first process inside a server's box: starts the server, passes signals on, and
+    /// exits with the server's status (started by `peta run` through bubblewrap).
+    #[command(hide = true)]
+    SandboxInit(SandboxInitArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SandboxInitArgs {
+    /// The descriptor on which to report whether the server started.
+    #[arg(long, value_name = "FD")]
+    pub ready_fd: i32,
+    /// The server's command and arguments.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
 }
 
 /// The clients `peta install` knows.
@@ -232,6 +246,15 @@ pub struct RunArgs {
     /// overrides the config's entries).
     #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env_entry)]
     pub env: Vec<(String, String)>,
+    /// Confine the server: auto (where bubblewrap works, else run it unconfined with a
+    /// warning), required (refuse to start it unconfined) or off [default: defaults.sandbox
+    /// or auto].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub sandbox: Option<crate::sandbox::Mode>,
+    /// Let the confined server write PATH, an existing file or directory (repeatable; adds
+    /// to the config's `write`).
+    #[arg(long = "sandbox-write", value_name = "PATH")]
+    pub sandbox_write: Vec<PathBuf>,
     /// The server's command and arguments, after `--` or without it: from the first word
     /// that is not one of peta's options on, every word is the server's, flags included.
     /// Optional when the config names the command.

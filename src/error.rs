@@ -69,6 +69,8 @@ pub(crate) enum Error {
         hint: String,
         code: u8,
     },
+    #[error(transparent)]
+    Sandbox(#[from] crate::sandbox::SandboxError),
     #[error("{message}")]
     Secret {
         message: String,
@@ -89,6 +91,11 @@ impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Env(_) | Error::BoundCommand { .. } => exit_code::CONFIG,
+            Error::Sandbox(e) => match e {
+                #[cfg(target_os = "linux")]
+                crate::sandbox::SandboxError::Layout(_) => exit_code::CONFIG,
+                crate::sandbox::SandboxError::Unavailable { .. } => exit_code::FAILED,
+            },
             Error::Secret { code, .. } | Error::Install { code, .. } => *code,
             Error::Tools { .. } => exit_code::CHECK_FAILED,
             Error::Answer(e) => match e {
@@ -136,6 +143,7 @@ impl Error {
             ),
             Error::Audit(e) => e.hint(),
             Error::Env(e) => Some(e.hint()),
+            Error::Sandbox(e) => Some(e.hint()),
             Error::Secret { hint, .. } | Error::Tools { hint, .. } | Error::Install { hint, .. } => {
                 Some(hint.clone())
             }

@@ -37,6 +37,7 @@ mod install;
 mod pins;
 mod policy;
 mod proxy;
+mod sandbox;
 mod secrets;
 mod tty;
 mod wire;
@@ -78,6 +79,12 @@ pub fn main() -> u8 {
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Tools(command) => commands::tools::run(command),
         Command::DemoServer(args) => commands::demo_server::run(args),
+        #[cfg(target_os = "linux")]
+        Command::SandboxInit(args) => sandbox::init::run(args),
+        #[cfg(not(target_os = "linux"))]
+        Command::SandboxInit(_) => Err(error::Error::Usage(
+            "sandbox-init runs only inside a Linux box".into(),
+        )),
     };
     match result {
         Ok(code) => code,

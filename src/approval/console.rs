@@ -6,8 +6,10 @@
 //!
 //! The directory is 0700 and the socket 0600, and every accepted connection's peer uid
 //! (`SO_PEERCRED` on Linux, `getpeereid` on macOS and the BSDs) must be peta's effective uid;
-//! any other connection is closed without a word. Any process of the same user can answer,
-//! the same trust as the user's config and grants files.
+//! on Linux the peer must also live in the console's PID namespace and must not descend from
+//! the server of a `peta run` session ([`peer`]). Any other connection is closed without a
+//! word, and logged. The audit row of an answer names the answering process (pid and
+//! executable).
 //!
 //! # Wire protocol
 //!
@@ -45,6 +47,7 @@
 
 pub(crate) mod client;
 pub(crate) mod dir;
+pub(crate) mod peer;
 pub(crate) mod protocol;
 #[cfg(all(test, unix))]
 mod tests;
@@ -85,7 +88,8 @@ mod unix {
     use tokio::sync::{oneshot, watch};
     use tokio::task::{JoinHandle, JoinSet};
 
-    use super::dir::{ConsoleError, SocketDir, euid};
+    use super::dir::{ConsoleError, SocketDir};
+    use super::peer::{self, Peer};
     use super::protocol::{
         self, Applied, Line, Listing, MAX_CLIENT_LINE, Op, Pending, Recent, Reply, WireRequest,
     };
@@ -124,6 +128,8 @@ mod unix {
     }
 
     struct Shared {
+        /// Who answered each question decided here, for its audit row.
+        answerers: Mutex<std::collections::HashMap<String, String>>,
         session: String,
         label: String,
         on_late: OnLate,
@@ -222,6 +228,7 @@ mod unix {
                 failed(e)
             })?;
             let shared = Arc::new(Shared {
+                answerers: Mutex::default(),
                 session: session.to_owned(),
                 label: label.to_owned(),
                 on_late,
@@ -290,6 +297,14 @@ mod unix {
         /// While a `peta approve --watch` follows this session.
         fn watched(&self) -> bool {
             self.shared.changed.receiver_count() > 0
+        }
+
+        fn answered_by(&self, id: &str) -> Option<String> {
+            self.shared
+                .answerers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(id)
         }
 
         fn ask<'a>(&'a self, request: &'a Request) -> Asking<'a> {
@@ -402,13 +417,18 @@ mod unix {
             }
         }
 
-        fn answer(&self, id: &str, answer: Answer) -> Reply {
+        fn answer(&self, id: &str, answer: Answer, peer: &Peer) -> Reply {
             let until = Instant::now() + self.keep_recent;
             let (reply, late) = {
                 let mut state = self.lock();
                 state.prune(Instant::now());
                 if let Some(i) = state.pending.iter().position(|w| w.request.id == id) {
                     let waiting = state.pending.remove(i);
+                    self.answerers
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(id.to_owned(), peer.to_string());
+                    tracing::info!(question = id, by = %peer, "answered at the console");
                     // The receiver lives as long as the entry is listed (withdrawing removes
                     // it first), so this reaches the asking future.
                     let _ = waiting.answer.send(answer);
@@ -479,7 +499,7 @@ mod unix {
         }
 
         /// The reply to one line from a client, and whether it asked to watch.
-        fn handle(&self, text: &[u8]) -> (Vec<u8>, bool) {
+        fn handle(&self, text: &[u8], peer: &Peer) -> (Vec<u8>, bool) {
             let op = std::str::from_utf8(text)
                 .map_err(|e| e.to_string())
                 .and_then(|t| crate::wire::strict::check(t).map_err(|e| e.to_string()))
@@ -488,7 +508,7 @@ mod unix {
                 Ok(Op::List) => return (protocol::line(&self.listing()), false),
                 Ok(Op::Watch) => return (protocol::line(&self.listing()), true),
                 Ok(Op::Answer { id, answer }) => match protocol::parse_answer(&answer) {
-                    Ok(answer) => self.answer(&id, answer),
+                    Ok(answer) => self.answer(&id, answer, peer),
                     Err(e) => Reply::error(format!("bad answer: {e}")),
                 },
                 Err(e) => Reply::error(format!(
@@ -505,14 +525,18 @@ mod unix {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        if !same_user(&stream) {
-                            continue;
-                        }
+                        let peer = match peer::admit(&stream) {
+                            Ok(peer) => peer,
+                            Err((why, pid)) => {
+                                tracing::warn!("approval console: refused a connection from pid {pid:?}: {why}");
+                                continue;
+                            }
+                        };
                         if clients.len() >= MAX_CLIENTS {
                             tracing::warn!("approval console: {MAX_CLIENTS} clients already connected; closing a new one");
                             continue;
                         }
-                        clients.spawn(client(stream, shared.clone()));
+                        clients.spawn(client(stream, shared.clone(), peer));
                     }
                     Err(e) => {
                         // Out of descriptors and the like: wait rather than spin.
@@ -525,26 +549,7 @@ mod unix {
         }
     }
 
-    /// Whether the peer runs as our effective uid. Anything else is closed unanswered.
-    fn same_user(stream: &UnixStream) -> bool {
-        match stream.peer_cred() {
-            Ok(cred) if cred.uid() == euid() => true,
-            Ok(cred) => {
-                tracing::warn!(
-                    "approval console: refused a connection from uid {} (pid {:?})",
-                    cred.uid(),
-                    cred.pid()
-                );
-                false
-            }
-            Err(e) => {
-                tracing::warn!("approval console: cannot tell who connected ({e}); refused");
-                false
-            }
-        }
-    }
-
-    async fn client(stream: UnixStream, shared: Arc<Shared>) {
+    async fn client(stream: UnixStream, shared: Arc<Shared>, peer: Peer) {
         let (read, mut write) = stream.into_split();
         let mut reader = BufReader::new(read);
         let mut buf = Vec::new();
@@ -557,7 +562,7 @@ mod unix {
                         if text.trim_ascii().is_empty() {
                             continue;
                         }
-                        let (out, watch) = shared.handle(&text);
+                        let (out, watch) = shared.handle(&text, &peer);
                         if watch && watching.is_none() {
                             watching = Some(shared.changed.subscribe());
                         }

@@ -103,13 +103,20 @@ pub(crate) struct Verdict {
     /// `tty`, `desktop`, `console`, `elicitation`, or for a denial nobody chose: `timeout`,
     /// `no-channel`, `cancelled`, `flood`.
     pub(crate) by: String,
+    /// The answering process, where the channel knows it (`Channel::answered_by`).
+    pub(crate) who: Option<String>,
 }
 
 impl Verdict {
     pub(crate) fn denied(by: &str) -> Verdict {
+        Verdict::new(Answer::Deny, by)
+    }
+
+    pub(crate) fn new(answer: Answer, by: &str) -> Verdict {
         Verdict {
-            answer: Answer::Deny,
+            answer,
             by: by.to_owned(),
+            who: None,
         }
     }
 }
@@ -170,6 +177,12 @@ pub(crate) trait Channel: Send + Sync {
     /// think of running `peta approve`.
     fn watched(&self) -> bool {
         true
+    }
+
+    /// Which process gave the answer to `id`, where the channel can tell (the console: the
+    /// peer's pid and executable), for the answer's audit row.
+    fn answered_by(&self, _id: &str) -> Option<String> {
+        None
     }
 }
 
@@ -272,18 +285,18 @@ impl Approver {
                 request.timeout.as_secs()
             );
         }
-        let mut asking: Vec<(&'static str, Asking<'_>)> = channels
-            .into_iter()
-            .map(|c| (c.name(), c.ask(request)))
-            .collect();
+        let mut asking: Vec<(&Arc<dyn Channel>, Asking<'_>)> =
+            channels.into_iter().map(|c| (c, c.ask(request))).collect();
         let race = std::future::poll_fn(|cx| {
             let mut i = 0;
             while i < asking.len() {
                 match asking[i].1.as_mut().poll(cx) {
                     std::task::Poll::Ready(Some(answer)) => {
+                        let channel = asking[i].0;
                         return std::task::Poll::Ready(Some(Verdict {
                             answer,
-                            by: asking[i].0.to_owned(),
+                            by: channel.name().to_owned(),
+                            who: channel.answered_by(&request.id),
                         }));
                     }
                     std::task::Poll::Ready(None) => {
@@ -402,13 +415,7 @@ mod tests {
         let slow = scripted("tty", 1000, Some(Answer::Deny));
         let approver = Approver::new(vec![slow.clone(), fast.clone()]);
         let verdict = run(approver.decide(&request(45_000)));
-        assert_eq!(
-            verdict,
-            Verdict {
-                answer: Answer::Once,
-                by: "console".into()
-            }
-        );
+        assert_eq!(verdict, Verdict::new(Answer::Once, "console"));
         assert!(slow.withdrawn.load(std::sync::atomic::Ordering::SeqCst));
         assert!(!fast.withdrawn.load(std::sync::atomic::Ordering::SeqCst));
     }

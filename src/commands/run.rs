@@ -19,13 +19,16 @@ use crate::error::Error;
 use crate::pins::Pins;
 use crate::proxy::gate::{Gate, LATE_ANSWERS, Pinning, Questions};
 use crate::proxy::session::Outcome;
-use crate::proxy::{child, session, sys};
+use crate::proxy::{session, sys};
+use crate::sandbox::{self, StartError};
 use crate::secrets::{self, redact::Redactor};
 
 pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
+    let config_file = config::locate(args.config.as_deref());
     let mut config = config::load(args.config.as_deref())?;
-    let plan = plan(args, &config)?;
+    let plan = plan(args, &config, config_file.as_deref())?;
     config.policy.host = Arc::new(config::LocalHost::here().with_command(&plan.argv));
+    plan.sandbox.check()?;
     tracing::debug!(server = plan.name.as_deref(), command = ?plan.argv, "starting");
     // Before any secret is in memory: no core dumps, no ptrace or /proc/<pid>/environ
     // reads by other processes of the user (the server included).
@@ -72,18 +75,25 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     let result = runtime.block_on(async {
         let shutdown = session::shutdown_signals()
             .map_err(|e| Error::io("cannot listen for shutdown signals", e))?;
-        let spawned = child::spawn(&plan.argv, &env.vars);
+        let spawned = plan.sandbox.start(&plan.argv, &env.vars).await;
         audit.record(session_start(
             &plan,
-            spawned.as_ref().ok().and_then(|c| c.process.id()),
+            spawned
+                .as_ref()
+                .ok()
+                .map(|s| (s.child.process.id(), s.confined)),
             &redactor,
         ));
         let child = match spawned {
-            Ok(child) => child,
+            Ok(started) => started.child,
             Err(e) => {
-                audit.record(session_end(None, None, Some(&e.to_string())));
+                let error = match e {
+                    StartError::Server(e) => spawn_error(&plan.argv[0], e),
+                    StartError::Refused(e) => Error::Sandbox(e),
+                };
+                audit.record(session_end(None, None, Some(&error.to_string())));
                 audit.close();
-                return Err(spawn_error(&plan.argv[0], e));
+                return Err(error);
             }
         };
         watchdog.guard(child.group);
@@ -128,7 +138,8 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     Ok(u8::try_from(outcome.exit_code()).unwrap_or(crate::exit_code::FAILED))
 }
 
-fn session_start(plan: &Plan, child_pid: Option<u32>, redactor: &Redactor) -> Event {
+/// `started`: the child's pid and whether it runs in a box.
+fn session_start(plan: &Plan, started: Option<(Option<u32>, bool)>, redactor: &Redactor) -> Event {
     let argv0 = plan.argv.first().map(|a| {
         std::path::Path::new(a)
             .file_name()
@@ -152,7 +163,8 @@ fn session_start(plan: &Plan, child_pid: Option<u32>, redactor: &Redactor) -> Ev
                 "argv0": argv0,
                 "command": command,
                 "command_sha256": plan.command_sha256,
-                "child_pid": child_pid,
+                "child_pid": started.and_then(|(pid, _)| pid),
+                "confined": started.map(|(_, confined)| confined),
                 "peta_pid": std::process::id(),
                 "peta_version": env!("CARGO_PKG_VERSION"),
             })
@@ -328,6 +340,8 @@ struct Plan {
     env: Vec<(String, String)>,
     limits: crate::proxy::relay::Limits,
     grace: std::time::Duration,
+    /// The server's box.
+    sandbox: sandbox::Request,
 }
 
 impl Plan {
@@ -358,7 +372,11 @@ impl Plan {
     }
 }
 
-fn plan(args: RunArgs, config: &Config) -> Result<Plan, Error> {
+fn plan(
+    args: RunArgs,
+    config: &Config,
+    config_file: Option<&std::path::Path>,
+) -> Result<Plan, Error> {
     let configured = args.server.as_deref().and_then(|name| config.server(name));
     let bound = configured.and_then(|s| s.command.as_ref());
     let argv = match bound {
@@ -387,6 +405,32 @@ fn plan(args: RunArgs, config: &Config) -> Result<Plan, Error> {
     }
     let mut env = configured.map(|s| s.env.clone()).unwrap_or_default();
     env.extend(args.env);
+    let mut settings = configured.map(|s| s.sandbox.clone()).unwrap_or_default();
+    let key = |field: &str| {
+        configured.map_or_else(String::new, |s| {
+            format!("servers.{}.sandbox.{field}", s.name)
+        })
+    };
+    let (mut write_key, read_key) = (key("write"), key("read"));
+    if !args.sandbox_write.is_empty() {
+        write_key = if write_key.is_empty() {
+            "--sandbox-write".into()
+        } else {
+            format!("{write_key} or --sandbox-write")
+        };
+    }
+    for path in args.sandbox_write {
+        settings
+            .write
+            .push(std::path::absolute(&path).unwrap_or(path));
+    }
+    let sandbox = sandbox::Request {
+        mode: args.sandbox.unwrap_or(config.sandbox),
+        settings,
+        places: sandbox::Places::of(config, config_file),
+        write_key,
+        read_key,
+    };
     Ok(Plan {
         name: args.server,
         command_sha256: command_sha256(&argv),
@@ -395,6 +439,7 @@ fn plan(args: RunArgs, config: &Config) -> Result<Plan, Error> {
         env,
         limits,
         grace,
+        sandbox,
     })
 }
 

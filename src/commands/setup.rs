@@ -47,6 +47,9 @@ pub(crate) fn init(path: Option<PathBuf>, force: bool) -> Result<u8, Error> {
 pub(crate) fn config(command: ConfigCommand) -> Result<u8, Error> {
     let ConfigCommand::Check { config: explicit } = command;
     let (file, loaded) = config::load_to_check(explicit.as_deref())?;
+    for (_, request) in boxes(&loaded, file.as_deref()) {
+        request.check()?;
+    }
     let rules = loaded.policy.rules().len();
     match file {
         Some(file) => println!(
@@ -137,6 +140,12 @@ pub(crate) fn doctor(explicit: Option<&Path>, only: Option<&str>) -> Result<u8, 
     });
     lines.push(desktop_line());
     lines.push(console_line());
+    lines.push(sandbox_line(config.sandbox));
+    for (name, request) in boxes(&config, file.as_deref()) {
+        if let Err(e) = request.check() {
+            lines.push(fail(format!("server {name}: {e}"), e.hint()));
+        }
+    }
     let servers = config
         .servers
         .iter()
@@ -267,6 +276,44 @@ fn desktop_line() -> Line {
         "desktop notifications: not on this platform",
         "approve in a terminal, with `peta approve`, or in the client's own UI",
     )
+}
+
+/// Each configured server's box, as `peta run --server NAME` would build it.
+fn boxes(
+    config: &crate::config::Config,
+    file: Option<&Path>,
+) -> Vec<(String, crate::sandbox::Request)> {
+    config
+        .servers
+        .iter()
+        .map(|server| {
+            (
+                server.name.clone(),
+                crate::sandbox::Request::for_server(config, file, server),
+            )
+        })
+        .collect()
+}
+
+fn sandbox_line(mode: crate::sandbox::Mode) -> Line {
+    use crate::sandbox::Mode;
+    if mode == Mode::Off {
+        return warn(
+            "confinement: off (defaults.sandbox); servers run with all of your powers",
+            "set [defaults] sandbox = \"auto\" to confine them where bubblewrap works",
+        );
+    }
+    match crate::sandbox::probe::check() {
+        Ok(what) => ok(format!("confinement: {what}")),
+        Err((what, fix)) if mode == Mode::Required => fail(
+            format!("confinement: {what}; sandbox = \"required\" refuses to start servers"),
+            fix,
+        ),
+        Err((what, fix)) => warn(
+            format!("confinement: {what}; servers run unconfined (sandbox = \"auto\")"),
+            fix,
+        ),
+    }
 }
 
 fn console_line() -> Line {

@@ -365,8 +365,8 @@ fn shell_word(text: &str) -> String {
 }
 
 /// Starts the configured server `name` as `peta run` would (built environment, secrets
-/// resolved), lists its tools as an MCP client, checks them against the pins, and says what
-/// changed. Never calls a tool.
+/// resolved, in its box), lists its tools as an MCP client, checks them against the pins, and
+/// says what changed. Never calls a tool.
 fn connect_and_pin(
     db: &crate::cli::DbArgs,
     path: &std::path::Path,
@@ -383,6 +383,12 @@ fn connect_and_pin(
     let argv = server.command.clone().ok_or_else(|| Error::NoCommand {
         server: Some(name.to_owned()),
     })?;
+    let sandbox = crate::sandbox::Request::for_server(
+        &config,
+        crate::config::locate(db.config.as_deref()).as_deref(),
+        server,
+    );
+    sandbox.check()?;
     let mut stores = crate::secrets::Stores::new(config.vault.clone());
     let env = crate::secrets::env::build(&config.inherit_env, &server.env, &mut stores)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -390,29 +396,56 @@ fn connect_and_pin(
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
     let tools = runtime.block_on(async {
-        let mut command = tokio::process::Command::new(&argv[0]);
-        command
-            .args(&argv[1..])
-            .env_clear()
-            .envs(env.vars.iter().map(|(k, v)| (k, v)));
-        let transport = rmcp::transport::TokioChildProcess::new(command)
-            .map_err(|e| Error::io(format!("cannot start {}", argv[0].to_string_lossy()), e))?;
-        let client = ().serve(transport).await.map_err(|e| Error::Io {
-            what: "the server did not complete initialize".into(),
-            source: std::io::Error::other(e.to_string()),
+        let started = sandbox.start(&argv, &env.vars).await.map_err(|e| match e {
+            crate::sandbox::StartError::Server(e) => {
+                Error::io(format!("cannot start {}", argv[0].to_string_lossy()), e)
+            }
+            crate::sandbox::StartError::Refused(e) => Error::Sandbox(e),
         })?;
-        let tools =
-            tokio::time::timeout(std::time::Duration::from_secs(30), client.list_all_tools())
+        let crate::proxy::child::Child {
+            mut process,
+            group,
+            stdin,
+            stdout,
+            mut stderr,
+        } = started.child;
+        // The server's stderr is the person's to read, and must not fill up and stall it.
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut stderr, &mut tokio::io::stderr()).await;
+        });
+        let ended = async move {
+            group.terminate();
+            if tokio::time::timeout(std::time::Duration::from_secs(2), process.wait())
                 .await
-                .map_err(|_| Error::Io {
-                    what: "the server did not list its tools within 30 s".into(),
-                    source: std::io::Error::from(std::io::ErrorKind::TimedOut),
-                })?
-                .map_err(|e| Error::Io {
-                    what: "tools/list failed".into(),
+                .is_err()
+            {
+                group.kill();
+                let _ = process.wait().await;
+            }
+        };
+        let client = match ().serve((stdout, stdin)).await {
+            Ok(client) => client,
+            Err(e) => {
+                ended.await;
+                return Err(Error::Io {
+                    what: "the server did not complete initialize".into(),
                     source: std::io::Error::other(e.to_string()),
-                })?;
+                });
+            }
+        };
+        let listed =
+            tokio::time::timeout(std::time::Duration::from_secs(30), client.list_all_tools()).await;
         let _ = client.cancel().await;
+        ended.await;
+        let tools = listed
+            .map_err(|_| Error::Io {
+                what: "the server did not list its tools within 30 s".into(),
+                source: std::io::Error::from(std::io::ErrorKind::TimedOut),
+            })?
+            .map_err(|e| Error::Io {
+                what: "tools/list failed".into(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
         Ok::<_, Error>(tools)
     })?;
     let tools: Vec<serde_json::Value> = tools

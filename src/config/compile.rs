@@ -7,10 +7,11 @@ use std::time::Duration;
 use std::path::PathBuf;
 
 use super::error::ConfigError;
-use super::raw::{RawAudit, RawCommand, RawConfig};
+use super::raw::{RawAudit, RawCommand, RawConfig, RawSandbox};
 use crate::audit;
 use crate::policy::Policy;
 use crate::proxy::relay::Limits;
+use crate::sandbox;
 use crate::secrets::vault;
 
 /// Default time a server gets to exit after its input closes, and again after SIGTERM.
@@ -30,6 +31,8 @@ pub(crate) struct Config {
     pub(crate) policy: Policy,
     /// The approval channels to use, in order of preference (`[defaults] channels`).
     pub(crate) channels: Vec<crate::approval::Kind>,
+    /// `[defaults] sandbox`: whether servers are confined.
+    pub(crate) sandbox: sandbox::Mode,
 }
 
 /// A configured server.
@@ -46,6 +49,8 @@ pub(crate) struct Server {
     pub(crate) env: Vec<(String, String)>,
     /// `pin = "strict"`: a tool that first appears mid-session waits for approval too.
     pub(crate) pin_strict: bool,
+    /// `[servers.NAME.sandbox]`: its box beyond the defaults.
+    pub(crate) sandbox: sandbox::Settings,
 }
 
 impl Default for Config {
@@ -67,6 +72,7 @@ impl Default for Config {
             vault: vault::Settings::default(),
             policy: Policy::default(),
             channels: crate::approval::Kind::ALL.to_vec(),
+            sandbox: sandbox::Mode::default(),
         }
     }
 }
@@ -119,6 +125,14 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
         })?);
     }
     config.policy = super::policy::compile(&raw.defaults, &raw.servers, raw.rules, invalid)?;
+    if let Some(mode) = raw.defaults.sandbox {
+        config.sandbox = sandbox::Mode::parse(&mode).ok_or_else(|| {
+            invalid(
+                "defaults.sandbox",
+                format!("is {mode:?}; it must be \"auto\", \"required\" or \"off\""),
+            )
+        })?;
+    }
     if let Some(allow) = raw.defaults.inherit_env {
         config.inherit_env = allow;
     }
@@ -166,12 +180,14 @@ pub(crate) fn compile(raw: RawConfig, file: &Path) -> Result<Config, ConfigError
                 ));
             }
         };
+        let sandbox = compile_sandbox(&name, server.sandbox, invalid)?;
         config.servers.push(Server {
             name,
             command,
             any_command,
             env: server.env.into_iter().collect(),
             pin_strict,
+            sandbox,
         });
     }
     Ok(config)
@@ -243,6 +259,40 @@ fn gives_secret(key: &str, value: &str) -> bool {
         Source::Plain(value) => looks_like_credential(key, &value),
         Source::Env(_) => false,
     }
+}
+
+/// `[servers.NAME.sandbox]`: every path absolute once `~/` is expanded. Whether the paths
+/// exist and stay clear of peta's own files is checked when a box is built
+/// (`sandbox::check`), by `peta run` and `peta config check` alike.
+fn compile_sandbox(
+    server: &str,
+    raw: RawSandbox,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<sandbox::Settings, ConfigError> {
+    let paths = |field: &str, list: Vec<String>| {
+        list.into_iter()
+            .map(|text| {
+                let key = format!("servers.{server}.sandbox.{field}");
+                let path = expand_home(&text).ok_or_else(|| {
+                    invalid(&key, format!("{text:?} starts with ~ but HOME is not set"))
+                })?;
+                if path.is_absolute() {
+                    Ok(path)
+                } else {
+                    Err(invalid(
+                        &key,
+                        format!("{text:?} is not an absolute path (or one starting with ~/)"),
+                    ))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(sandbox::Settings {
+        write: paths("write", raw.write)?,
+        read: paths("read", raw.read)?,
+        hide: paths("hide", raw.hide)?,
+        network: raw.network.unwrap_or(true),
+    })
 }
 
 /// Expands a leading `~/`.

@@ -232,6 +232,37 @@ mod tests {
             err("[servers.x]\ncommand = []\n"),
             ConfigError::Invalid { .. }
         ));
+        for (text, key) in [
+            ("[defaults]\nsandbox = \"on\"\n", "defaults.sandbox"),
+            (
+                "[servers.x.sandbox]\nwrite = [\"notes\"]\n",
+                "servers.x.sandbox.write",
+            ),
+            (
+                "[servers.x.sandbox]\nhide = [\"~\"]\n",
+                "servers.x.sandbox.hide",
+            ),
+        ] {
+            let e = err(text);
+            assert!(
+                matches!(&e, ConfigError::Invalid { key: k, .. } if k == key),
+                "{text}: {e}"
+            );
+        }
+        let e = err("[servers.x.sandbox]\nwrtie = []\n");
+        assert!(
+            matches!(&e, ConfigError::Parse { suggestion: Some(s), .. } if s == "write"),
+            "{e}"
+        );
+        let config = parse(
+            "[defaults]\nsandbox = \"required\"\n[servers.x.sandbox]\nwrite = [\"/srv\"]\nnetwork = false\n",
+            Path::new("peta.toml"),
+        )
+        .expect("parses");
+        assert_eq!(config.sandbox, crate::sandbox::Mode::Required);
+        let x = config.server("x").expect("x");
+        assert_eq!(x.sandbox.write, [std::path::PathBuf::from("/srv")]);
+        assert!(!x.sandbox.network);
     }
 
     #[test]
@@ -273,6 +304,8 @@ mod tests {
             "the example shows the default"
         );
         assert_eq!(config.channels, crate::approval::Kind::ALL);
+        assert_eq!(config.sandbox, crate::sandbox::Mode::Auto);
+        assert_eq!(demo.sandbox, crate::sandbox::Settings::default());
 
         use crate::policy::{Action, Call, Subject};
         let policy = &config.policy;

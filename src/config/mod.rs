@@ -10,7 +10,7 @@ mod policy;
 mod project;
 mod raw;
 
-pub(crate) use compile::{Config, expand_home, parse_duration};
+pub(crate) use compile::{Config, Server, expand_home, parse_duration};
 pub(crate) use error::ConfigError;
 pub(crate) use host::LocalHost;
 #[cfg(test)]

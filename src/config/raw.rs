@@ -38,6 +38,8 @@ pub(crate) struct RawDefaults {
     pub(crate) timeout: Option<String>,
     pub(crate) gate: Option<Vec<Method>>,
     pub(crate) channels: Option<Vec<String>>,
+    /// "auto", "required" or "off" (`sandbox::Mode`).
+    pub(crate) sandbox: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +68,21 @@ pub(crate) struct RawServer {
     pub(crate) default_action: Option<Action>,
     pub(crate) trust_annotations: Option<bool>,
     pub(crate) pin: Option<String>,
+    #[serde(default)]
+    pub(crate) sandbox: RawSandbox,
+}
+
+/// `[servers.NAME.sandbox]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSandbox {
+    #[serde(default)]
+    pub(crate) write: Vec<String>,
+    #[serde(default)]
+    pub(crate) read: Vec<String>,
+    #[serde(default)]
+    pub(crate) hide: Vec<String>,
+    pub(crate) network: Option<bool>,
 }
 
 /// A server's `command`: the program and its arguments, or `"any"`.

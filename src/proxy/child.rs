@@ -24,6 +24,18 @@ pub(crate) fn spawn(argv: &[OsString], env: &[(OsString, OsString)]) -> io::Resu
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no command"))?;
+    let mut command = command(program.as_ref(), args, env);
+    sys::isolate(&mut command);
+    start(command)
+}
+
+/// The command for `program` with its arguments, the built environment and piped stdio;
+/// the caller isolates it (`sys::isolate`) and may add its own steps before `exec`.
+pub(crate) fn command(
+    program: &std::ffi::OsStr,
+    args: &[OsString],
+    env: &[(OsString, OsString)],
+) -> Command {
     let mut command = Command::new(program);
     command
         .args(args)
@@ -35,7 +47,11 @@ pub(crate) fn spawn(argv: &[OsString], env: &[(OsString, OsString)]) -> io::Resu
         .stderr(Stdio::piped())
         // The group is ended explicitly; a dropped handle must not kill it half-way.
         .kill_on_drop(false);
-    sys::isolate(&mut command);
+    command
+}
+
+/// Starts a command made by [`command`].
+pub(crate) fn start(mut command: Command) -> io::Result<Child> {
     let mut process = command.spawn()?;
     let group = sys::Group::of(&process);
     let (Some(stdin), Some(stdout), Some(stderr)) = (

@@ -605,10 +605,7 @@ impl Relay<'_> {
             );
         }
         let verdict = match answer {
-            Some(answer) => Verdict {
-                answer,
-                by: "elicitation".into(),
-            },
+            Some(answer) => Verdict::new(answer, "elicitation"),
             None => Verdict::denied("no-answer"),
         };
         event.grant_scope = Some(verdict.answer.label());
@@ -713,6 +710,7 @@ impl Relay<'_> {
         event.ts = crate::audit::time::now();
         event.rule = Some(rule);
         event.channel = Some(verdict.by.clone());
+        event.detail = answered_by(&verdict);
         event.decision = Some(if verdict.answer.allows() {
             "allow"
         } else {
@@ -1017,6 +1015,7 @@ impl Relay<'_> {
         event.ts = crate::audit::time::now();
         event.rule = Some(rule);
         event.channel = Some(verdict.by.clone());
+        event.detail = answered_by(&verdict);
         event.grant_scope = Some(verdict.answer.label());
         if verdict.answer.allows() {
             event.decision = Some("allow");
@@ -1156,6 +1155,14 @@ fn deny_reply(raw_id: &str, text: &str, tool_call: bool, modern: bool) -> Vec<u8
     } else {
         envelope::error_reply(Some(raw_id), envelope::INVALID_REQUEST, text)
     }
+}
+
+/// The answer's audit detail: which process answered, where the channel knows it.
+fn answered_by(verdict: &Verdict) -> Option<String> {
+    verdict
+        .who
+        .as_ref()
+        .map(|who| serde_json::json!({ "answered_by": who }).to_string())
 }
 
 #[cfg(test)]

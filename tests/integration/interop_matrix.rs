@@ -104,6 +104,8 @@ struct Server {
     /// Environment the server needs: inherited from the client when run directly, given
     /// with `--env` through peta (peta builds the child's environment, it does not inherit).
     env: Vec<(String, String)>,
+    /// What the server writes: through peta, its box lets it write there and nowhere else.
+    write: Vec<String>,
     plan: Value,
     /// Rebuilds the server's files, so each run starts from the same state.
     reset: Box<dyn Fn()>,
@@ -126,9 +128,20 @@ fn check(server: Server) {
         let mut direct = client.report(&server.plan, &server.command, &server.env);
         (server.reset)();
         let name = format!("interop-{}-{}", server.name, client.sdk);
-        let mut through_peta = vec![peta().to_owned(), "run".into(), "--server".into(), name];
+        // Confined, or not at all: a box that cannot be set up fails the run.
+        let mut through_peta = vec![
+            peta().to_owned(),
+            "run".into(),
+            "--server".into(),
+            name,
+            "--sandbox".into(),
+            "required".into(),
+        ];
         for (k, v) in &server.env {
             through_peta.extend(["--env".into(), format!("{k}={v}")]);
+        }
+        for path in &server.write {
+            through_peta.extend(["--sandbox-write".into(), path.clone()]);
         }
         through_peta.push("--".into());
         through_peta.extend(server.command.iter().cloned());
@@ -258,6 +271,7 @@ fn interop_matrix_server_everything() {
         name: "everything",
         command: vec!["node".into(), everything, "stdio".into()],
         env: vec![],
+        write: vec![],
         plan: json!([
             tool_call("echo", json!({"message": "héllo ✓ 🚀"})),
             tool_call("get-sum", json!({"a": 2, "b": 3})),
@@ -305,6 +319,7 @@ fn interop_matrix_server_filesystem() {
         name: "filesystem",
         command: vec!["node".into(), filesystem, r("")],
         env: vec![],
+        write: vec![r("")],
         plan: json!([
             tool_call("list_allowed_directories", json!({})),
             tool_call("list_directory", json!({"path": r("")})),
@@ -363,6 +378,7 @@ fn interop_matrix_server_memory() {
         name: "memory",
         command: vec!["node".into(), memory],
         env: vec![("MEMORY_FILE_PATH".into(), path_str(&file))],
+        write: vec![path_str(file.parent().expect("dir"))],
         plan: json!([
             tool_call("create_entities", json!({"entities": [
                 {"name": "peta", "entityType": "project", "observations": ["a proxy", "written in Rust"]},
@@ -397,6 +413,7 @@ fn interop_matrix_mcp_server_time() {
         name: "time",
         command: vec![time, "--local-timezone".into(), "UTC".into()],
         env: vec![],
+        write: vec![],
         plan: json!([
             tool_call("get_current_time", json!({"timezone": "Europe/Warsaw"})),
             tool_call("convert_time", json!({"source_timezone": "UTC", "time": "14:30", "target_timezone": "Asia/Tokyo"})),
@@ -472,6 +489,7 @@ fn interop_matrix_mcp_server_git() {
         name: "git",
         command: vec![git_server, "--repository".into(), repo_s.clone()],
         env: git_env,
+        write: vec![repo_s.clone()],
         plan: json!([
             tool_call("git_status", json!({"repo_path": repo_s})),
             tool_call("git_diff_unstaged", json!({"repo_path": repo_s})),

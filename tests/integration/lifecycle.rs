@@ -8,18 +8,28 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::support::{
-    Session, assert_gone_within, fixture, peta, peta_command, python, wait_for_file,
+    Session, assert_gone_within, descendants, fixture, peta, peta_command, python, wait_for_file,
 };
 
 const GRACE_MS: u64 = 300;
 
-fn stubborn(dir: &std::path::Path, mode: &str) -> (Session, i32, i32) {
+/// Both ways a server runs: in its box (the default) and unconfined.
+const SANDBOX: [&str; 2] = ["auto", "off"];
+
+/// The stubborn server (and its grandchild), started with `--sandbox sandbox`; the session
+/// and every process peta started, seen from outside (confined: bubblewrap, the box's first
+/// process, the server and its grandchild; pids written inside the box would be the box's).
+fn stubborn(dir: &std::path::Path, mode: &str, sandbox: &str) -> (Session, Vec<i32>) {
     let pidfile = dir.join("pids");
     let grace = format!("{GRACE_MS}ms");
     let mut args = vec![
         "run".to_owned(),
         "--grace".into(),
         grace,
+        "--sandbox".into(),
+        sandbox.into(),
+        "--sandbox-write".into(),
+        dir.display().to_string(),
         "--".into(),
         python(),
         fixture("stubborn_server.py").display().to_string(),
@@ -29,12 +39,14 @@ fn stubborn(dir: &std::path::Path, mode: &str) -> (Session, i32, i32) {
         args.push(mode.into());
     }
     let s = Session::start(&args);
-    let pids = wait_for_file(&pidfile);
-    let mut it = pids
-        .split_whitespace()
-        .map(|p| p.parse::<i32>().expect("pid"));
-    let (server, grandchild) = (it.next().expect("server"), it.next().expect("grandchild"));
-    (s, server, grandchild)
+    wait_for_file(&pidfile);
+    let tree = descendants(s.pid());
+    let expected = if sandbox == "off" { 2 } else { 4 };
+    assert!(
+        tree.len() >= expected,
+        "{sandbox}: {tree:?} are not the server and its grandchild"
+    );
+    (s, tree)
 }
 
 #[test]
@@ -54,8 +66,14 @@ fn client_eof_ends_a_well_behaved_server_at_once() {
 
 #[test]
 fn client_eof_escalates_to_sigterm_then_sigkill_for_the_whole_group() {
+    for sandbox in SANDBOX {
+        client_eof_escalates(sandbox);
+    }
+}
+
+fn client_eof_escalates(sandbox: &str) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut s, server, grandchild) = stubborn(dir.path(), "");
+    let (mut s, tree) = stubborn(dir.path(), "", sandbox);
     s.send(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n");
     s.response(json!(1));
     let start = Instant::now();
@@ -77,17 +95,19 @@ fn client_eof_escalates_to_sigterm_then_sigkill_for_the_whole_group() {
         took < Duration::from_millis(2 * GRACE_MS + 2000),
         "took {took:?}"
     );
-    assert_gone_within(&[server, grandchild], Duration::from_millis(500));
+    assert_gone_within(&tree, Duration::from_millis(500));
 }
 
 #[test]
 fn a_grandchild_left_behind_by_an_exiting_server_is_ended() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut s, server, grandchild) = stubborn(dir.path(), "exit-on-eof");
-    s.close_stdin();
-    let status = s.wait(Duration::from_secs(10));
-    assert_eq!(status.code(), Some(0), "{}", s.stderr());
-    assert_gone_within(&[server, grandchild], Duration::from_millis(500));
+    for sandbox in SANDBOX {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut s, tree) = stubborn(dir.path(), "exit-on-eof", sandbox);
+        s.close_stdin();
+        let status = s.wait(Duration::from_secs(10));
+        assert_eq!(status.code(), Some(0), "{sandbox}: {}", s.stderr());
+        assert_gone_within(&tree, Duration::from_millis(500));
+    }
 }
 
 #[test]
@@ -97,34 +117,44 @@ fn sigterm_to_peta_shuts_down_and_reports_the_signal() {
         (libc::SIGINT, "SIGINT"),
         (libc::SIGHUP, "SIGHUP"),
     ] {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (mut s, server, grandchild) = stubborn(dir.path(), "");
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(s.pid(), signal) };
-        let status = s.wait(Duration::from_secs(10));
-        assert_eq!(status.code(), Some(128 + signal), "{name}: {}", s.stderr());
-        assert_gone_within(&[server, grandchild], Duration::from_millis(500));
+        for sandbox in SANDBOX {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let (mut s, tree) = stubborn(dir.path(), "", sandbox);
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(s.pid(), signal) };
+            let status = s.wait(Duration::from_secs(10));
+            assert_eq!(
+                status.code(),
+                Some(128 + signal),
+                "{name} {sandbox}: {}",
+                s.stderr()
+            );
+            assert_gone_within(&tree, Duration::from_millis(500));
+        }
     }
 }
 
 #[test]
 fn kill_9_of_peta_leaves_no_server_or_grandchild_behind() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (mut s, server, grandchild) = stubborn(dir.path(), "");
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(s.pid(), libc::SIGKILL) };
-    let status = s.wait(Duration::from_secs(5));
-    assert_eq!(status.signal(), Some(libc::SIGKILL));
-    // The server goes at once (parent-death signal); the grandchild ignores SIGTERM and is
-    // killed by the watchdog once the grace time is up.
-    let took = assert_gone_within(
-        &[server, grandchild],
-        Duration::from_millis(GRACE_MS + 1000),
-    );
-    assert!(
-        took >= Duration::from_millis(GRACE_MS / 2),
-        "the watchdog did not wait for the grace time: {took:?}"
-    );
+    for sandbox in SANDBOX {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut s, tree) = stubborn(dir.path(), "", sandbox);
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(s.pid(), libc::SIGKILL) };
+        let status = s.wait(Duration::from_secs(5));
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+        // Confined, bubblewrap dies with peta and the box with it; the watchdog (in the tree
+        // too) still waits out the grace time before it exits.
+        let took = assert_gone_within(&tree, Duration::from_millis(GRACE_MS + 1000));
+        if sandbox == "off" {
+            // The server goes at once (parent-death signal); the grandchild ignores SIGTERM
+            // and is killed by the watchdog once the grace time is up.
+            assert!(
+                took >= Duration::from_millis(GRACE_MS / 2),
+                "the watchdog did not wait for the grace time: {took:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -162,6 +192,8 @@ fn a_vanished_client_is_a_clean_shutdown() {
             "run",
             "--grace",
             "300ms",
+            "--sandbox-write",
+            &dir.path().display().to_string(),
             "--",
             &python(),
             &fixture("stubborn_server.py").display().to_string(),
@@ -172,7 +204,8 @@ fn a_vanished_client_is_a_clean_shutdown() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start");
-    let pids = wait_for_file(&pidfile);
+    wait_for_file(&pidfile);
+    let pids = descendants(child.id() as i32);
     drop(child.stdout.take());
     let mut stdin = child.stdin.take().expect("stdin");
     use std::io::Write;
@@ -187,10 +220,6 @@ fn a_vanished_client_is_a_clean_shutdown() {
         "{:?}: {stderr}",
         out.status
     );
-    let pids: Vec<i32> = pids
-        .split_whitespace()
-        .map(|p| p.parse().expect("pid"))
-        .collect();
     assert_gone_within(&pids, Duration::from_millis(500));
 }
 
@@ -208,7 +237,10 @@ fn the_child_gets_only_descriptors_0_to_2() {
     );
     let mut command = peta_command();
     // bash, not dash: dash keeps a saved copy of a redirected descriptor at fd 10.
-    command.args(["run", "--", "bash", "-c", &script]);
+    command
+        .args(["run", "--sandbox-write"])
+        .arg(dir.path())
+        .args(["--", "bash", "-c", &script]);
     // SAFETY: dup2 between fork and exec, so peta itself inherits fd 9 without CLOEXEC,
     // as it would inherit a descriptor its client leaked.
     unsafe {
@@ -259,7 +291,17 @@ fn the_child_has_no_controlling_terminal() {
         "the probe itself sees the terminal"
     );
     let through = dir.path().join("through");
-    on_pty(&[peta(), "run", "--", "sh", "-c", &probe(&through)]);
+    let writable = dir.path().display().to_string();
+    on_pty(&[
+        peta(),
+        "run",
+        "--sandbox-write",
+        &writable,
+        "--",
+        "sh",
+        "-c",
+        &probe(&through),
+    ]);
     assert_eq!(wait_for_file(&through).trim(), "no-tty");
 }
 
@@ -280,8 +322,11 @@ fn exec_failures_are_clear_and_have_their_own_exit_codes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("not-executable");
     std::fs::write(&file, "#!/bin/sh\n").expect("write");
+    // /tmp is private in the box: the directory is named so the server sees it.
     let out = peta_command()
-        .args(["run", "--"])
+        .args(["run", "--sandbox-write"])
+        .arg(dir.path())
+        .arg("--")
         .arg(&file)
         .output()
         .expect("run");

@@ -8,6 +8,7 @@ mod audit;
 mod channels;
 mod cli;
 mod clients;
+mod confinement;
 mod environment;
 mod health_checks;
 mod hostile;

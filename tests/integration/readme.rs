@@ -307,7 +307,8 @@ fn every_command_in_the_readme_runs_as_shown() {
         keyring,
         project: tempfile::tempdir().expect("project"),
         runtime: tempfile::tempdir().expect("runtime"),
-        bin: tempfile::tempdir().expect("bin"),
+        // Outside /tmp, which is private in a server's box: the `npx` stand-in runs there.
+        bin: crate::support::visible_tempdir(),
     };
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(m.runtime.path(), std::fs::Permissions::from_mode(0o700))

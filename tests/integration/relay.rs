@@ -10,6 +10,9 @@ fn recording_session(dir: &std::path::Path) -> Session {
     let sent = dir.join("sent");
     Session::start([
         "run".as_ref(),
+        // The journals are written from inside the box.
+        "--sandbox-write".as_ref(),
+        dir.as_os_str(),
         "--".as_ref(),
         python().as_ref(),
         fixture("record_server.py").as_os_str(),

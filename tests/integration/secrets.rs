@@ -274,7 +274,9 @@ fn the_child_environment_is_the_allow_list_plus_declared_entries() {
     command
         .env("PETA_NOT_FOR_THE_SERVER", "leak")
         .env("LC_TEST_ALLOWED", "x")
-        .args(["run", "--env", "DECLARED=1", "--", "bash", "-c", &script]);
+        .args(["run", "--env", "DECLARED=1", "--sandbox-write"])
+        .arg(dir.path())
+        .args(["--", "bash", "-c", &script]);
     let mut s = Session::start_with(&mut command);
     let environ = wait_for_file(&out);
     let mut keys: Vec<&str> = environ
@@ -392,8 +394,11 @@ fn open_dir() -> tempfile::TempDir {
 }
 
 fn check_unreadable(command: &mut Command) {
+    // The state directory and the directory the server writes its finding to: apart, since
+    // a box never makes peta's state writable.
     let dir = open_dir();
-    let out = dir.path().join("result");
+    let out_dir = open_dir();
+    let out = out_dir.path().join("result");
     let script = format!(
         "if cat /proc/$PPID/environ >/dev/null 2>&1; then r=readable; else r=denied; fi; \
          if cat /proc/self/environ >/dev/null 2>&1; then s=own-ok; else s=own-denied; fi; \
@@ -407,6 +412,8 @@ fn check_unreadable(command: &mut Command) {
             "run",
             "--env",
             "T=env:PETA_CANARY",
+            "--sandbox-write",
+            &out_dir.path().display().to_string(),
             "--",
             "sh",
             "-c",

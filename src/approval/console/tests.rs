@@ -142,20 +142,16 @@ fn two_sessions_are_listed_and_each_answer_reaches_its_request() {
             beta_approver.decide(&to_beta),
             console
         );
-        assert_eq!(
-            b,
-            Verdict {
-                answer: Answer::Session,
-                by: "console".into()
-            }
+        // The answers' audit rows name who gave them: here, this very process.
+        let me = format!(
+            "pid {} ({})",
+            std::process::id(),
+            std::env::current_exe().expect("exe").display()
         );
-        assert_eq!(
-            a,
-            Verdict {
-                answer: Answer::Deny,
-                by: "console".into()
-            }
-        );
+        assert_eq!((b.answer, b.by.as_str()), (Answer::Session, "console"));
+        assert_eq!(b.who.as_deref(), Some(me.as_str()));
+        assert_eq!((a.answer, a.by.as_str()), (Answer::Deny, "console"));
+        assert_eq!(a.who.as_deref(), Some(me.as_str()));
     });
 }
 

@@ -225,13 +225,7 @@ fn allow_once_and_what_the_notification_says() {
             "approve round trip through the fake: {:?}",
             started.elapsed()
         );
-        assert_eq!(
-            verdict,
-            Verdict {
-                answer: Answer::Once,
-                by: "desktop".into()
-            }
-        );
+        assert_eq!(verdict, Verdict::new(Answer::Once, "desktop"));
 
         let seen = seen.lock().expect("seen");
         let shown = &seen.shown[0];
@@ -258,10 +252,7 @@ fn deny_button_denies() {
         let approver = Approver::new(vec![Arc::new(desktop)]);
         assert_eq!(
             approver.decide(&request(5_000)).await,
-            Verdict {
-                answer: Answer::Deny,
-                by: "desktop".into()
-            }
+            Verdict::new(Answer::Deny, "desktop")
         );
     });
 }

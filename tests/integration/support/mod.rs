@@ -502,3 +502,63 @@ pub fn refused_runtime_dir() -> tempfile::TempDir {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
     dir
 }
+
+/// A temporary directory outside `/tmp`, so a confined server can see (not write) what is
+/// in it: `/tmp` is private in the box.
+pub fn visible_tempdir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir")
+}
+
+/// Every process started under `pid`, and every process in a PID namespace one of them made
+/// (a confined server's box): from outside, whatever the processes did with setsid or
+/// double forks.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut parent = std::collections::HashMap::new();
+    let mut pidns = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let Some(ppid) = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        parent.insert(p, ppid);
+        if let Ok(ns) = std::fs::read_link(format!("/proc/{p}/ns/pid")) {
+            pidns.insert(p, ns);
+        }
+    }
+    let mut found = vec![pid];
+    let mut i = 0;
+    while i < found.len() {
+        let at = found[i];
+        found.extend(parent.iter().filter(|&(_, &pp)| pp == at).map(|(&c, _)| c));
+        i += 1;
+    }
+    let ours = std::fs::read_link("/proc/self/ns/pid").ok();
+    let boxes: Vec<_> = found
+        .iter()
+        .filter_map(|p| pidns.get(p))
+        .filter(|ns| Some(*ns) != ours.as_ref())
+        .cloned()
+        .collect();
+    for (&p, ns) in &pidns {
+        if boxes.contains(ns) && !found.contains(&p) {
+            found.push(p);
+        }
+    }
+    found.retain(|&p| p != pid);
+    found.sort_unstable();
+    found
+}
