@@ -33,7 +33,7 @@ impl Claude {
     fn start() -> Option<Claude> {
         let binary = external("PETA_E2E_CLAUDE")?;
         let dir = tempfile::tempdir().expect("dir");
-        for sub in ["home", "project", "state", "config", "runtime"] {
+        for sub in ["home", "project", "state", "config", "runtime", "logs"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("dir");
         }
         #[cfg(unix)]
@@ -100,10 +100,13 @@ impl Claude {
             "sig".into(),
             "--config".into(),
             config.display().to_string(),
+            // The server's own log, in the one directory its box may write.
+            "--sandbox-write".into(),
+            self.path("logs").display().to_string(),
             "--".into(),
             python(),
             fixture("signal_server.py").display().to_string(),
-            self.path("server.log").display().to_string(),
+            self.path("logs/server.log").display().to_string(),
         ];
         args.extend(server_flags.iter().map(|f| f.to_string()));
         std::fs::write(
@@ -202,7 +205,7 @@ impl Claude {
 
     /// What the server wrote down, as (event, unix time).
     fn server_log(&self) -> Vec<(String, f64)> {
-        std::fs::read_to_string(self.path("server.log"))
+        std::fs::read_to_string(self.path("logs/server.log"))
             .unwrap_or_default()
             .lines()
             .filter_map(|l| {

@@ -160,7 +160,11 @@ impl World {
                 c
             }
         };
+        // Started in the home: a configuration inside the directory peta starts in is
+        // refused (a repository could have put it there), and this world's lives in the
+        // test's target directory, where the test itself runs.
         command
+            .current_dir(self.home.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home.path())

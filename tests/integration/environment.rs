@@ -131,12 +131,28 @@ fn peta_run_takes_the_command_without_a_double_dash() {
         let status = s.wait(Duration::from_secs(10));
         assert_eq!(status.code(), Some(0), "{args:?}: {}", s.stderr());
     }
-    let dir = tempfile::tempdir().expect("dir");
+    // Outside /tmp (private in the server's box), in a directory the box may write.
+    let dir = crate::support::visible_tempdir();
     let seen = dir.path().join("argv");
     let script = format!("printf '%s\\n' \"$@\" > {}; cat >/dev/null", seen.display());
+    let write = dir.path().display().to_string();
     let mut s = Session::start([
-        "run", "--server", "x", "bash", "-c", &script, "server", "--server", "y", "--config", "z",
-        "--env", "A=B", "--",
+        "run",
+        "--server",
+        "x",
+        "--sandbox-write",
+        &write,
+        "bash",
+        "-c",
+        &script,
+        "server",
+        "--server",
+        "y",
+        "--config",
+        "z",
+        "--env",
+        "A=B",
+        "--",
     ]);
     let argv = crate::support::wait_for_file(&seen);
     assert_eq!(

@@ -238,7 +238,8 @@ fn path_spellings_of_a_protected_file_are_denied_for_server_filesystem() {
     let Some(filesystem) = external("PETA_E2E_FILESYSTEM") else {
         return;
     };
-    let root = tempfile::tempdir().expect("root");
+    // Outside /tmp: the box gives the server a /tmp of its own.
+    let root = crate::support::visible_tempdir();
     let root = root.path().canonicalize().expect("canonical root");
     std::fs::create_dir_all(root.join("secret")).expect("secret dir");
     std::fs::create_dir_all(root.join("public")).expect("public dir");
@@ -273,7 +274,7 @@ args = {{ "/path" = {{ regex = '(^|/)\.\.(/|$)' }} }}
     );
     // Started elsewhere: the server reads relative paths against the directory it was
     // given, which peta must see too.
-    let elsewhere = tempfile::tempdir().expect("cwd");
+    let elsewhere = crate::support::visible_tempdir();
     let (_dir, mut s) = session(&policy, &["node", &filesystem, &r], elsewhere.path(), &root);
     let variants = [
         format!("{r}/secret/key.txt"),

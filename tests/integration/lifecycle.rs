@@ -352,11 +352,16 @@ fn stopped_like_claude(server_flags: &[&str]) -> (Vec<String>, tempfile::TempDir
         ),
     )
     .expect("config");
-    let log = dir.path().join("server.log");
+    // The server's log lives outside /tmp, which is private in the server's box, and the box
+    // may write it.
+    let logs = crate::support::visible_tempdir();
+    let log = logs.path().join("server.log");
     let mut args = vec![
         "run".to_owned(),
         "--config".into(),
         config.display().to_string(),
+        "--sandbox-write".into(),
+        logs.path().display().to_string(),
         "--".into(),
         python(),
         fixture("signal_server.py").display().to_string(),
