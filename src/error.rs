@@ -64,6 +64,13 @@ pub(crate) enum Error {
         hint: String,
         code: u8,
     },
+    /// `peta audit forward`.
+    #[error("{message}")]
+    Forward {
+        message: String,
+        hint: String,
+        code: u8,
+    },
 }
 
 impl Error {
@@ -78,7 +85,9 @@ impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Env(_) => exit_code::CONFIG,
-            Error::Secret { code, .. } | Error::Install { code, .. } => *code,
+            Error::Secret { code, .. }
+            | Error::Install { code, .. }
+            | Error::Forward { code, .. } => *code,
             Error::Tools { .. } => exit_code::CHECK_FAILED,
             Error::Answer(e) => match e {
                 AnswerError::NoSessions
@@ -121,7 +130,10 @@ impl Error {
             ),
             Error::Audit(e) => e.hint(),
             Error::Env(e) => Some(e.hint()),
-            Error::Secret { hint, .. } | Error::Tools { hint, .. } | Error::Install { hint, .. } => {
+            Error::Secret { hint, .. }
+            | Error::Tools { hint, .. }
+            | Error::Install { hint, .. }
+            | Error::Forward { hint, .. } => {
                 Some(hint.clone())
             }
             Error::Console(e) => e.hint(),

@@ -3,6 +3,7 @@
 
 mod compile;
 mod error;
+mod forward;
 mod load;
 mod policy;
 mod project;
