@@ -6,6 +6,7 @@ mod approval;
 mod approve;
 mod audit;
 mod cli;
+mod forward;
 mod hostile;
 mod install;
 mod interop;

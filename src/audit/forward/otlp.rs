@@ -412,7 +412,7 @@ mod tests {
         assert_eq!(back, request);
         let record = &back.resource_logs[0].scope_logs[0].log_records[0];
         assert_eq!(record.severity_number, SEVERITY_WARN);
-        assert_eq!(record.time_unix_nano, 1_795_737_601_000_002_000);
+        assert_eq!(record.time_unix_nano, 1_795_651_201_000_002_000);
         assert_eq!(record.event_name, "peta.audit.request");
     }
 }

@@ -177,7 +177,8 @@ impl Resource {
             host: host_name(),
             user: ["USER", "LOGNAME", "USERNAME"]
                 .iter()
-                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+                .or_else(user_of_process),
             audit_path: audit_path.display().to_string(),
         }
     }
@@ -193,6 +194,38 @@ fn host_name() -> String {
     }
     let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// The login name of the process's user, from the user database.
+#[cfg(unix)]
+fn user_of_process() -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: passwd is plain data; getpwuid_r writes into it and into buf, whose length is
+    // what is passed, and sets found to null or to &passwd.
+    unsafe {
+        let mut passwd: libc::passwd = std::mem::zeroed();
+        let mut found = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(
+            libc::getuid(),
+            &mut passwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut found,
+        );
+        if rc != 0 || found.is_null() || passwd.pw_name.is_null() {
+            return None;
+        }
+        Some(
+            std::ffi::CStr::from_ptr(passwd.pw_name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
+#[cfg(not(unix))]
+fn user_of_process() -> Option<String> {
+    None
 }
 
 #[cfg(not(unix))]
