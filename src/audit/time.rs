@@ -133,7 +133,12 @@ pub(crate) fn unix_micros(ts: &str) -> Option<i64> {
     let micros: i64 = if frac.is_empty() {
         0
     } else {
-        frac.chars().chain(std::iter::repeat('0')).take(6).collect::<String>().parse().ok()?
+        frac.chars()
+            .chain(std::iter::repeat('0'))
+            .take(6)
+            .collect::<String>()
+            .parse()
+            .ok()?
     };
     let days = days_from_civil(y, u32::try_from(m).ok()?, u32::try_from(day).ok()?);
     Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros)

@@ -4,10 +4,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::audit::db;
 use crate::audit::forward::state::{Holder, Lock, State};
 use crate::audit::forward::worker::Control;
 use crate::audit::forward::{self, Forwarder};
-use crate::audit::db;
 use crate::cli::ForwardArgs;
 use crate::config::{self, Config};
 use crate::error::Error;
@@ -33,7 +33,8 @@ pub(crate) fn run(args: ForwardArgs) -> Result<u8, Error> {
     // The log must exist: forwarding only reads it.
     drop(db::open_read(&path)?);
     let lock = take_lock(&path, args.watch, &settings)?;
-    let mut forwarder = Forwarder::new(&path, settings.clone(), connect(&config, &settings, &path)?);
+    let mut forwarder =
+        Forwarder::new(&path, settings.clone(), connect(&config, &settings, &path)?);
     if args.watch {
         eprintln!(
             "forwarding {} to {}; Ctrl-C stops",

@@ -110,7 +110,11 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
 /// The audit forwarder's thread, when `[audit.forward]` is set: it reads the log on its
 /// own and never stands in the relay's way.
 fn start_forwarding(config: &Config) -> Option<crate::audit::forward::Handle> {
-    let settings = config.audit.forward.clone().filter(|_| config.audit.enabled)?;
+    let settings = config
+        .audit
+        .forward
+        .clone()
+        .filter(|_| config.audit.enabled)?;
     let (path, vault) = (config.audit.path.clone(), config.vault.clone());
     crate::audit::forward::Handle::start(
         &config.audit.path,

@@ -202,7 +202,10 @@ fn audit_line(path: &Path) -> Line {
 
 /// `[audit.forward]`: the endpoint answers (with the configured headers and trust anchors),
 /// and how far behind forwarding is.
-fn forward_line(config: &crate::config::Config, settings: &crate::audit::forward::Settings) -> Line {
+fn forward_line(
+    config: &crate::config::Config,
+    settings: &crate::audit::forward::Settings,
+) -> Line {
     use crate::audit::forward;
     let path = &config.audit.path;
     let mut stores = crate::secrets::Stores::new(config.vault.clone());
@@ -218,7 +221,9 @@ fn forward_line(config: &crate::config::Config, settings: &crate::audit::forward
             )
             .ok()
         })
-        .map_or_else(String::new, |n| format!("; {n} row(s) not yet acknowledged"));
+        .map_or_else(String::new, |n| {
+            format!("; {n} row(s) not yet acknowledged")
+        });
     match probed {
         Ok(said) => ok(format!("audit forwarding: {said}{lag}")),
         Err(e) => fail(

@@ -22,8 +22,9 @@ pub(super) fn compile(
         .endpoint
         .ok_or_else(|| invalid(&key("endpoint"), "is missing".into()))?;
     let protocol = match protocol_name.as_str() {
-        "otlp" | "syslog" => parse_endpoint(&protocol_name, &endpoint)
-            .map_err(|m| invalid(&key("endpoint"), m))?,
+        "otlp" | "syslog" => {
+            parse_endpoint(&protocol_name, &endpoint).map_err(|m| invalid(&key("endpoint"), m))?
+        }
         other => {
             return Err(invalid(
                 &key("protocol"),
@@ -88,10 +89,10 @@ pub(super) fn compile(
         settings.max_backoff = settings.interval;
     }
     if let Some(path) = raw.ca_file {
-        settings.ca_file = Some(
-            expand_home(&path)
-                .ok_or_else(|| invalid(&key("ca_file"), "starts with ~ but HOME is not set".into()))?,
-        );
+        settings.ca_file =
+            Some(expand_home(&path).ok_or_else(|| {
+                invalid(&key("ca_file"), "starts with ~ but HOME is not set".into())
+            })?);
     }
     if let Some(prune) = raw.prune_unforwarded {
         settings.prune_unforwarded = prune;
@@ -111,8 +112,7 @@ mod tests {
     use crate::config::{ConfigError, parse};
 
     fn forward(text: &str) -> Result<Option<crate::audit::forward::Settings>, ConfigError> {
-        parse(&format!("[audit.forward]\n{text}"), Path::new("peta.toml"))
-            .map(|c| c.audit.forward)
+        parse(&format!("[audit.forward]\n{text}"), Path::new("peta.toml")).map(|c| c.audit.forward)
     }
 
     #[test]

@@ -193,6 +193,7 @@ mod tests {
         assert!(demo.command.is_some());
         assert_eq!(demo.env, [("DEMO_GREETING".to_owned(), "hello".to_owned())]);
         assert!(config.inherit_env.iter().any(|p| p == "LC_*"));
+        assert_eq!(config.audit.forward, None, "the example forwards nowhere");
 
         use crate::policy::{Action, Call, Subject};
         let policy = &config.policy;

@@ -379,17 +379,31 @@ fn an_otlp_collector_receives_every_row_and_the_chain_verifies_from_the_attribut
     assert_eq!(attrs["jsonrpc.request.id"], "otlp-0");
     assert_eq!(attrs["peta.server"], "demo");
     assert_eq!(attrs["peta.decision"], "allow");
-    assert!(attrs["peta.seq"].is_i64(), "integers stay integers: {attrs}");
+    assert!(
+        attrs["peta.seq"].is_i64(),
+        "integers stay integers: {attrs}"
+    );
     assert_eq!(call["event_name"], "peta.audit.request");
     let resource = &call["resource"];
     assert_eq!(resource["service.name"], "peta");
-    assert!(resource["host.name"].as_str().is_some_and(|h| !h.is_empty()));
-    assert!(resource["user.name"].as_str().is_some_and(|u| !u.is_empty()));
+    assert!(
+        resource["host.name"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
+    );
+    assert!(
+        resource["user.name"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+    );
     assert_eq!(call["headers"]["content-type"], "application/x-protobuf");
     // The token reached the collector and nowhere else.
     let status = log.peta(&["audit", "forward", "--status"]);
     let said = String::from_utf8_lossy(&status.stdout);
-    assert!(said.contains("Authorization (env:PETA_TEST_OTLP_TOKEN)"), "{said}");
+    assert!(
+        said.contains("Authorization (env:PETA_TEST_OTLP_TOKEN)"),
+        "{said}"
+    );
     assert!(said.contains("lag            none"), "{said}");
     for text in [&*said, &stderr] {
         assert!(!text.contains("0tlp-t0ken"), "the token leaked: {text}");
@@ -489,9 +503,11 @@ fn kill_9_mid_batch_then_forwarding_resumes_from_the_cursor() {
     let mut s = log.session();
     s.initialize();
     calls(&mut s, "before-kill", 40);
-    wait_until("a second batch reached the receiver", Duration::from_secs(20), || {
-        held.records().iter().any(|r| r["request"] == 2)
-    });
+    wait_until(
+        "a second batch reached the receiver",
+        Duration::from_secs(20),
+        || held.records().iter().any(|r| r["request"] == 2),
+    );
     // SAFETY: killing our own child.
     unsafe { libc::kill(s.pid(), libc::SIGKILL) };
     s.wait(Duration::from_secs(10));
@@ -581,7 +597,11 @@ fn retention_never_prunes_rows_not_yet_forwarded_unless_told_to() {
     std::thread::sleep(Duration::from_millis(1500));
     round(&log);
     let seqs = log.seqs();
-    assert_eq!(seqs.first(), Some(&1), "nothing was forwarded, nothing pruned");
+    assert_eq!(
+        seqs.first(),
+        Some(&1),
+        "nothing was forwarded, nothing pruned"
+    );
     log.configure_with(
         "retain = \"1s\"\n",
         &format!("{forward}prune_unforwarded = true\n"),
@@ -630,5 +650,8 @@ fn sessions_sharing_a_log_forward_it_once() {
     );
     let summary = otlp.verify();
     assert_complete(&summary, &log);
-    assert_eq!(summary["repeats"], 0, "one forwarder, no repeats: {summary}");
+    assert_eq!(
+        summary["repeats"], 0,
+        "one forwarder, no repeats: {summary}"
+    );
 }

@@ -82,8 +82,8 @@ pub(crate) fn connect(
     let resource = record::Resource::here(audit_path);
     Ok(match &settings.protocol {
         Protocol::Otlp { url } => Box::new(otlp::Otlp::new(url, settings, resource, backends)?),
-        Protocol::Syslog { host, port, tls } => Box::new(syslog::Syslog::new(
-            host, *port, *tls, settings, resource,
-        )?),
+        Protocol::Syslog { host, port, tls } => {
+            Box::new(syslog::Syslog::new(host, *port, *tls, settings, resource)?)
+        }
     })
 }

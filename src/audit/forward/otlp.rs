@@ -116,14 +116,15 @@ pub(crate) mod proto {
         pub(crate) value: Option<Value>,
     }
 
+    /// `AnyValue.value`: `string_value`, `bool_value`, `int_value`.
     #[derive(Clone, PartialEq, prost::Oneof)]
     pub(crate) enum Value {
         #[prost(string, tag = "1")]
-        StringValue(String),
+        String(String),
         #[prost(bool, tag = "2")]
-        BoolValue(bool),
+        Bool(bool),
         #[prost(int64, tag = "3")]
-        IntValue(i64),
+        Int(i64),
     }
 }
 
@@ -268,7 +269,7 @@ impl Sink for Otlp {
 
 fn string(s: String) -> proto::AnyValue {
     proto::AnyValue {
-        value: Some(proto::Value::StringValue(s)),
+        value: Some(proto::Value::String(s)),
     }
 }
 
@@ -277,9 +278,9 @@ fn key_value(key: &str, value: Value) -> proto::KeyValue {
         key: key.to_owned(),
         value: Some(proto::AnyValue {
             value: Some(match value {
-                Value::Str(s) => proto::Value::StringValue(s.to_owned()),
-                Value::Int(i) => proto::Value::IntValue(i),
-                Value::Bool(b) => proto::Value::BoolValue(b),
+                Value::Str(s) => proto::Value::String(s.to_owned()),
+                Value::Int(i) => proto::Value::Int(i),
+                Value::Bool(b) => proto::Value::Bool(b),
             }),
         }),
     }
@@ -296,7 +297,10 @@ fn resource_of(resource: &Resource) -> proto::Resource {
     if let Some(user) = &resource.user {
         attributes.push(key_value("user.name", Value::Str(user)));
     }
-    attributes.push(key_value("peta.audit.path", Value::Str(&resource.audit_path)));
+    attributes.push(key_value(
+        "peta.audit.path",
+        Value::Str(&resource.audit_path),
+    ));
     proto::Resource { attributes }
 }
 
@@ -395,8 +399,8 @@ mod tests {
             user: Some("u".into()),
             audit_path: "/a.db".into(),
         };
-        let otlp = Otlp::new("http://127.0.0.1:1/v1/logs", &settings, resource, &mut Keys)
-            .expect("sink");
+        let otlp =
+            Otlp::new("http://127.0.0.1:1/v1/logs", &settings, resource, &mut Keys).expect("sink");
         let event = Event {
             ts: "2026-11-26T00:00:01.000002Z".into(),
             direction: "c2s",

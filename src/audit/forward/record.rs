@@ -261,7 +261,10 @@ mod tests {
         let get = |k: &str| attrs.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
         assert_eq!(get("mcp.method.name"), Some(Value::Str("tools/call")));
         assert_eq!(get("gen_ai.tool.name"), Some(Value::Str("écho")));
-        assert_eq!(get("gen_ai.operation.name"), Some(Value::Str("execute_tool")));
+        assert_eq!(
+            get("gen_ai.operation.name"),
+            Some(Value::Str("execute_tool"))
+        );
         assert_eq!(get("jsonrpc.request.id"), Some(Value::Str("r-1")));
         assert_eq!(get("peta.seq"), Some(Value::Int(3)));
         assert_eq!(get("peta.is_error"), Some(Value::Bool(false)));

@@ -61,7 +61,10 @@ impl Settings {
         match &self.protocol {
             Protocol::Otlp { url } => format!("otlp {url}"),
             Protocol::Syslog { host, port, tls } => {
-                format!("syslog {}://{host}:{port}", if *tls { "tls" } else { "tcp" })
+                format!(
+                    "syslog {}://{host}:{port}",
+                    if *tls { "tls" } else { "tcp" }
+                )
             }
         }
     }

@@ -120,8 +120,8 @@ impl Syslog {
         };
         let name = rustls::pki_types::ServerName::try_from(self.host.clone())
             .map_err(|e| fail("not a TLS server name", &e))?;
-        let conn = rustls::ClientConnection::new(config.clone(), name)
-            .map_err(|e| fail("TLS", &e))?;
+        let conn =
+            rustls::ClientConnection::new(config.clone(), name).map_err(|e| fail("TLS", &e))?;
         let mut stream = rustls::StreamOwned::new(conn, sock);
         while stream.conn.is_handshaking() {
             stream
@@ -249,7 +249,10 @@ mod tests {
         let (row, _) = Row::chain(1, "s", None, event, &GENESIS);
         let message = String::from_utf8(syslog.message(&row)).expect("ascii");
         let (head, json) = message.split_at(message.find('{').expect("json"));
-        assert_eq!(head, "<108>1 2026-11-26T00:00:01.000002Z dev_box peta - request - ");
+        assert_eq!(
+            head,
+            "<108>1 2026-11-26T00:00:01.000002Z dev_box peta - request - "
+        );
         let back: serde_json::Value = serde_json::from_str(json).expect("json");
         assert_eq!(back["hash"], row.hash);
     }

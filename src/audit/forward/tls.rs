@@ -24,7 +24,9 @@ pub(crate) fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, 
 }
 
 /// A rustls client configuration for the syslog TLS transport.
-pub(crate) fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, SendError> {
+pub(crate) fn client_config(
+    ca_file: Option<&Path>,
+) -> Result<Arc<rustls::ClientConfig>, SendError> {
     let mut roots = rustls::RootCertStore::empty();
     match ca_file {
         Some(path) => {

@@ -16,6 +16,9 @@ use super::{SendError, Settings, Sink};
 use crate::audit::row::{COLUMNS, Row};
 use crate::audit::time;
 
+/// Builds the sink once the thread is the forwarder (header secrets are resolved then).
+pub(crate) type Connect = Box<dyn FnOnce(&Settings) -> Result<Box<dyn Sink>, SendError> + Send>;
+
 /// Forwards one log to one destination.
 pub(crate) struct Forwarder {
     db: PathBuf,
@@ -56,8 +59,8 @@ impl Forwarder {
 
     fn conn(&mut self) -> Result<&Connection, SendError> {
         if self.conn.is_none() {
-            let conn = crate::audit::db::open_read(&self.db)
-                .map_err(|e| SendError::new(e.to_string()))?;
+            let conn =
+                crate::audit::db::open_read(&self.db).map_err(|e| SendError::new(e.to_string()))?;
             self.conn = Some(conn);
             self.check_cursor()?;
         }
@@ -270,11 +273,7 @@ pub(crate) struct Handle {
 impl Handle {
     /// Starts the thread. It becomes the forwarder when it gets the lock, and builds its
     /// sink (resolving header secrets with `connect`) only then.
-    pub(crate) fn start(
-        db: &Path,
-        settings: Settings,
-        connect: Box<dyn FnOnce(&Settings) -> Result<Box<dyn Sink>, SendError> + Send>,
-    ) -> Option<Handle> {
+    pub(crate) fn start(db: &Path, settings: Settings, connect: Connect) -> Option<Handle> {
         let control = Arc::new(Control::default());
         let (tx, done) = mpsc::channel();
         let exit_flush = settings.exit_flush;
@@ -310,12 +309,7 @@ impl Handle {
     }
 }
 
-fn background(
-    db: &Path,
-    settings: Settings,
-    connect: Box<dyn FnOnce(&Settings) -> Result<Box<dyn Sink>, SendError> + Send>,
-    control: &Control,
-) {
+fn background(db: &Path, settings: Settings, connect: Connect, control: &Control) {
     let mut warned = false;
     let _lock = loop {
         match Lock::try_take(db) {
