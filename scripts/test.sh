@@ -48,15 +48,16 @@ if ! command -v gnome-keyring-daemon >/dev/null 2>&1 || ! command -v dbus-daemon
     fi
 fi
 # A real syslog server for the audit forwarding tests: each test starts its own rsyslogd on a
-# loopback port with a private configuration.
-if ! command -v rsyslogd >/dev/null 2>&1 && [ ! -x /usr/sbin/rsyslogd ]; then
+# loopback port with a private configuration (rsyslog-gnutls for its TLS listener).
+if { ! command -v rsyslogd >/dev/null 2>&1 && [ ! -x /usr/sbin/rsyslogd ]; } ||
+    ! ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1; then
     if command -v apt-get >/dev/null 2>&1; then
         log "installing rsyslog (Debian packages)"
         SUDO=""
         [ "$(id -u)" -eq 0 ] || SUDO="sudo"
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
         $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-            rsyslog >/dev/null
+            rsyslog rsyslog-gnutls >/dev/null
     else
         echo "error: rsyslog is required for the audit forwarding tests (install it with your package manager)" >&2
         exit 1

@@ -252,16 +252,33 @@ struct Rsyslog {
 
 impl Rsyslog {
     fn start() -> Option<Rsyslog> {
+        Self::start_with(None)
+    }
+
+    /// With `tls`, the listener speaks TLS (RFC 5425) with that server certificate.
+    fn start_with(tls: Option<&Certs>) -> Option<Rsyslog> {
         let rsyslogd = external("PETA_E2E_RSYSLOG")?;
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
         std::fs::create_dir(d.join("spool")).expect("spool");
         let out = d.join("out.log");
+        let (driver, module) = match tls {
+            Some(certs) => (
+                format!(
+                    r#" DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="{}" DefaultNetstreamDriverCertFile="{}" DefaultNetstreamDriverKeyFile="{}""#,
+                    certs.ca().display(),
+                    certs.cert().display(),
+                    certs.key().display()
+                ),
+                r#" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon""#,
+            ),
+            None => (String::new(), ""),
+        };
         std::fs::write(
             d.join("rsyslog.conf"),
             format!(
-                r#"global(workDirectory="{spool}" maxMessageSize="1m")
-module(load="imtcp")
+                r#"global(workDirectory="{spool}" maxMessageSize="1m"{driver})
+module(load="imtcp"{module})
 input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="{port}" name="peta")
 template(name="row" type="string" string="%hostname% %app-name% %msgid% %msg%\n")
 if $inputname == "peta" then {{
@@ -341,6 +358,109 @@ fn chown_tree(dir: &Path, uid: u32) {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             chown_tree(&entry.path(), uid);
         }
+    }
+}
+
+/// A private CA and a server certificate for 127.0.0.1 and localhost it signed, made with
+/// the openssl command.
+struct Certs {
+    dir: tempfile::TempDir,
+}
+
+impl Certs {
+    fn new() -> Certs {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::write(
+            d.join("ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("ext");
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        for args in [
+            [
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-subj",
+                    "/CN=peta test CA",
+                    "-days",
+                    "2",
+                ],
+            ]
+            .concat(),
+            [
+                &["req"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "key.pem",
+                    "-out",
+                    "leaf.csr",
+                    "-subj",
+                    "/CN=localhost",
+                ],
+            ]
+            .concat(),
+            vec![
+                "x509",
+                "-req",
+                "-in",
+                "leaf.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "cert.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "ext",
+            ],
+        ] {
+            let out = Command::new("openssl")
+                .args(&args)
+                .current_dir(d)
+                .output()
+                .expect("openssl");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // rsyslog runs as nobody and must read its key.
+        chown_tree(d, 65534);
+        for f in ["key.pem", "cert.pem", "ca.pem"] {
+            let c = std::ffi::CString::new(d.join(f).as_os_str().as_encoded_bytes()).expect("path");
+            // SAFETY: a valid C string.
+            unsafe { libc::chown(c.as_ptr(), 65534, 65534) };
+        }
+        Certs { dir }
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    fn key(&self) -> PathBuf {
+        self.dir.path().join("key.pem")
     }
 }
 
@@ -654,4 +774,45 @@ fn sessions_sharing_a_log_forward_it_once() {
         summary["repeats"], 0,
         "one forwarder, no repeats: {summary}"
     );
+}
+
+#[test]
+fn syslog_over_tls_trusts_only_the_configured_ca() {
+    let certs = Certs::new();
+    let Some(rsyslog) = Rsyslog::start_with(Some(&certs)) else {
+        return;
+    };
+    let endpoint = format!("tls://127.0.0.1:{}", rsyslog.port);
+    // Without the team's CA the server's certificate is not trusted: nothing is sent.
+    let log = Log::new(&format!(
+        "protocol = \"syslog\"\nendpoint = \"{endpoint}\"\n{FAST}"
+    ));
+    let doctor = log.peta(&["doctor"]);
+    let said = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        said.contains("fail  audit forwarding:") && said.contains("TLS"),
+        "{said}"
+    );
+    let mut s = log.session();
+    s.initialize();
+    calls(&mut s, "untrusted", 3);
+    finish(s);
+    assert_eq!(rsyslog.lines(), 0, "nothing reached an untrusted server");
+    // With it, every row goes, the ones written before included.
+    log.configure(&format!(
+        "protocol = \"syslog\"\nendpoint = \"{endpoint}\"\nca_file = \"{}\"\n{FAST}",
+        certs.ca().display()
+    ));
+    let drained = log.peta(&["audit", "forward"]);
+    assert_eq!(
+        drained.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&drained.stderr)
+    );
+    let rows = log.seqs().len();
+    wait_until("rsyslog wrote every row", Duration::from_secs(20), || {
+        rsyslog.lines() >= rows
+    });
+    assert_complete(&verify("syslog", &rsyslog.out), &log);
 }
