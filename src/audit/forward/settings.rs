@@ -85,6 +85,17 @@ pub(crate) fn parse_endpoint(protocol: &str, endpoint: &str) -> Result<Protocol,
             if rest.is_empty() || rest.starts_with('/') {
                 return Err(format!("{endpoint:?} names no host"));
             }
+            // The endpoint is shown by --status and in errors; credentials go in headers.
+            if rest
+                .split(['/', '?', '#'])
+                .next()
+                .is_some_and(|a| a.contains('@'))
+            {
+                return Err(
+                    "holds credentials (user:password@); put them in [audit.forward.headers], with a keyring: reference"
+                        .into(),
+                );
+            }
             Ok(Protocol::Otlp {
                 url: endpoint.to_owned(),
             })
@@ -135,6 +146,7 @@ mod tests {
         );
         assert!(parse_endpoint("otlp", "c:4318").is_err());
         assert!(parse_endpoint("otlp", "http:///v1/logs").is_err());
+        assert!(parse_endpoint("otlp", "https://u:p@c/v1/logs").is_err());
         assert_eq!(
             parse_endpoint("syslog", "tls://[::1]:6514"),
             Ok(Protocol::Syslog {
