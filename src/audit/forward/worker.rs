@@ -104,6 +104,8 @@ impl Forwarder {
 
     /// The next rows after the cursor.
     fn batch(&mut self) -> Result<Vec<Row>, SendError> {
+        // Opening the connection checks the cursor first, and may reset it.
+        self.conn()?;
         let (after, limit) = (self.state.seq, self.settings.batch_size as i64);
         let path = self.db.display().to_string();
         let conn = self.conn()?;
@@ -341,4 +343,175 @@ fn background(db: &Path, settings: Settings, connect: Connect, control: &Control
         }
     };
     Forwarder::new(db, settings, sink).run(control);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::audit::forward::{Accepted, Protocol};
+    use crate::audit::{AuditLog, Event, Sync};
+
+    /// A log of `n` rows written by the real writer.
+    fn log_with(dir: &Path, n: usize) -> PathBuf {
+        let path = dir.join("audit.db");
+        let settings = crate::audit::Settings {
+            enabled: true,
+            path: path.clone(),
+            sync: Sync::Normal,
+            retain: None,
+            forward: None,
+        };
+        let log = AuditLog::open(&settings, "s", Some("srv"), Default::default());
+        for i in 0..n {
+            log.commit(Event {
+                ts: time::now(),
+                direction: "c2s",
+                kind: "request",
+                method: Some("tools/call".into()),
+                tool: Some(format!("t{i}")),
+                ..Event::default()
+            })
+            .expect("commit");
+        }
+        log.close();
+        path
+    }
+
+    /// Fails the first `failures` sends, then takes everything; records what it took.
+    struct Flaky {
+        failures: usize,
+        calls: Arc<AtomicUsize>,
+        took: Arc<Mutex<Vec<i64>>>,
+        retry_after: Option<Duration>,
+    }
+
+    impl Sink for Flaky {
+        fn send(&mut self, rows: &[Row]) -> Result<Accepted, SendError> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
+                return Err(SendError {
+                    message: "collector down".into(),
+                    retry_after: self.retry_after,
+                });
+            }
+            self.took
+                .lock()
+                .expect("took")
+                .extend(rows.iter().map(|r| r.seq));
+            Ok(Accepted::default())
+        }
+        fn probe(&mut self) -> Result<String, SendError> {
+            Ok("fine".into())
+        }
+    }
+
+    fn settings() -> Settings {
+        let mut s = Settings::new(Protocol::Syslog {
+            host: "x".into(),
+            port: 1,
+            tls: false,
+        });
+        s.batch_size = 4;
+        s.interval = Duration::from_millis(100);
+        s.max_backoff = Duration::from_millis(350);
+        s
+    }
+
+    #[test]
+    fn the_cursor_moves_only_past_acknowledged_rows_and_backoff_grows_to_its_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = log_with(dir.path(), 10);
+        let took = Arc::new(Mutex::new(Vec::new()));
+        let sink = Flaky {
+            failures: 3,
+            calls: Arc::default(),
+            took: took.clone(),
+            retry_after: None,
+        };
+        let mut f = Forwarder::new(&db, settings(), Box::new(sink));
+        let mut waits = Vec::new();
+        for _ in 0..3 {
+            let e = f.drain(&|| false).expect_err("down");
+            assert_eq!(e.message, "collector down");
+            assert_eq!(f.state().seq, 0, "nothing acknowledged, nothing skipped");
+            waits.push(f.pending_wait);
+        }
+        assert_eq!(
+            waits,
+            [100, 200, 350].map(Duration::from_millis),
+            "doubling, capped at max_backoff"
+        );
+        let saved = State::read(&db).expect("status written");
+        assert_eq!(saved.last_error.as_deref(), Some("collector down"));
+        let progress = f.drain(&|| false).expect("up");
+        assert_eq!(
+            progress,
+            Progress {
+                rows: 10,
+                batches: 3
+            }
+        );
+        assert_eq!(*took.lock().expect("took"), (1..=10).collect::<Vec<_>>());
+        let saved = State::read(&db).expect("state");
+        assert_eq!((saved.seq, saved.last_error), (10, None));
+        assert_eq!(f.pending_wait, Duration::from_millis(350));
+        assert_eq!(f.backoff, Duration::from_millis(100), "reset after success");
+        // A new forwarder (a restart) starts after the cursor.
+        let mut again = Forwarder::new(
+            &db,
+            settings(),
+            Box::new(Flaky {
+                failures: 0,
+                calls: Arc::default(),
+                took: took.clone(),
+                retry_after: None,
+            }),
+        );
+        assert_eq!(
+            again.drain(&|| false).expect("nothing"),
+            Progress::default()
+        );
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_the_cap() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = log_with(dir.path(), 2);
+        let mut f = Forwarder::new(
+            &db,
+            settings(),
+            Box::new(Flaky {
+                failures: 2,
+                calls: Arc::default(),
+                took: Arc::default(),
+                retry_after: Some(Duration::from_secs(30)),
+            }),
+        );
+        f.drain(&|| false).expect_err("down");
+        assert_eq!(f.pending_wait, Duration::from_millis(350));
+    }
+
+    #[test]
+    fn a_replaced_log_is_sent_from_its_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = log_with(dir.path(), 3);
+        let mut state = State::load(&db, &settings().target());
+        state.seq = 50;
+        state.hash = Some("ab".repeat(32));
+        state.save(&db).expect("save");
+        let took = Arc::new(Mutex::new(Vec::new()));
+        let mut f = Forwarder::new(
+            &db,
+            settings(),
+            Box::new(Flaky {
+                failures: 0,
+                calls: Arc::default(),
+                took: took.clone(),
+                retry_after: None,
+            }),
+        );
+        f.drain(&|| false).expect("sent");
+        assert_eq!(*took.lock().expect("took"), [1, 2, 3]);
+    }
 }
