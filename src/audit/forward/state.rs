@@ -1,8 +1,8 @@
 //! The forwarder's cursor and status, in one small JSON file beside the database
 //! (`<db>.forward`), and the lock (`<db>.forward.lock`) that makes one process the forwarder.
 //!
-//! The file is replaced atomically (a synced temporary file renamed over it), so a crash,
-//! `kill -9` included, leaves the previous cursor or the new one. The cursor only moves
+//! The file is replaced atomically (a temporary file renamed over it), so a crash, `kill -9`
+//! included, leaves the previous cursor or the new one. The cursor only moves
 //! after the collector acknowledged the rows up to it.
 
 use std::fs::File;
@@ -77,9 +77,26 @@ impl State {
         serde_json::from_slice(&text).ok()
     }
 
+    /// Replaces the file: a new 0600 file renamed over the old one. Not synced: a rename
+    /// survives the process being killed, and after a power loss an older cursor (or none)
+    /// only means rows sent again. An fsync per batch would make the file system's journal
+    /// commit under the audit writer's feet, on the relay's path.
     pub(crate) fn save(&self, db: &Path) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
-        crate::files::write_atomic(&path(db), &bytes).map_err(|e| e.to_string())
+        let target = path(db);
+        let temp = sibling(db, &format!(".forward.{}.tmp", std::process::id()));
+        let written = (|| {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options.open(&temp)?.write_all(&bytes)?;
+            std::fs::rename(&temp, &target)
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        written.map_err(|e| format!("{}: {e}", target.display()))
     }
 }
 
