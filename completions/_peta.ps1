@@ -75,6 +75,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the whole hash chain and the anchor file; names the first bad row')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export rows for a reviewer (verifies the chain first and says so in the export)')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show the newest rows, aligned for a person; -f keeps following')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show how far forwarding has got')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show every field of one row')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -119,6 +120,17 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'peta;audit;forward' {
+            [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take audit.path from')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Keep forwarding new rows as they are written (until interrupted)')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Show the destination, the last acknowledged row, the lag and the last error, and send nothing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'peta;audit;show' {
             [CompletionResult]::new('--db', '--db', [CompletionResultType]::ParameterName, 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file to take audit.path from')
@@ -132,6 +144,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the whole hash chain and the anchor file; names the first bad row')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export rows for a reviewer (verifies the chain first and says so in the export)')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show the newest rows, aligned for a person; -f keeps following')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show how far forwarding has got')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show every field of one row')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -143,6 +156,9 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             break
         }
         'peta;audit;help;tail' {
+            break
+        }
+        'peta;audit;help;forward' {
             break
         }
         'peta;audit;help;show' {
@@ -637,6 +653,7 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the whole hash chain and the anchor file; names the first bad row')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Export rows for a reviewer (verifies the chain first and says so in the export)')
             [CompletionResult]::new('tail', 'tail', [CompletionResultType]::ParameterValue, 'Show the newest rows, aligned for a person; -f keeps following')
+            [CompletionResult]::new('forward', 'forward', [CompletionResultType]::ParameterValue, 'Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show how far forwarding has got')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show every field of one row')
             break
         }
@@ -647,6 +664,9 @@ Register-ArgumentCompleter -Native -CommandName 'peta' -ScriptBlock {
             break
         }
         'peta;help;audit;tail' {
+            break
+        }
+        'peta;help;audit;forward' {
             break
         }
         'peta;help;audit;show' {

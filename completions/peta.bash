@@ -73,6 +73,9 @@ _peta() {
             peta__subcmd__audit,export)
                 cmd="peta__subcmd__audit__subcmd__export"
                 ;;
+            peta__subcmd__audit,forward)
+                cmd="peta__subcmd__audit__subcmd__forward"
+                ;;
             peta__subcmd__audit,help)
                 cmd="peta__subcmd__audit__subcmd__help"
                 ;;
@@ -87,6 +90,9 @@ _peta() {
                 ;;
             peta__subcmd__audit__subcmd__help,export)
                 cmd="peta__subcmd__audit__subcmd__help__subcmd__export"
+                ;;
+            peta__subcmd__audit__subcmd__help,forward)
+                cmd="peta__subcmd__audit__subcmd__help__subcmd__forward"
                 ;;
             peta__subcmd__audit__subcmd__help,help)
                 cmd="peta__subcmd__audit__subcmd__help__subcmd__help"
@@ -186,6 +192,9 @@ _peta() {
                 ;;
             peta__subcmd__help__subcmd__audit,export)
                 cmd="peta__subcmd__help__subcmd__audit__subcmd__export"
+                ;;
+            peta__subcmd__help__subcmd__audit,forward)
+                cmd="peta__subcmd__help__subcmd__audit__subcmd__forward"
                 ;;
             peta__subcmd__help__subcmd__audit,show)
                 cmd="peta__subcmd__help__subcmd__audit__subcmd__show"
@@ -427,7 +436,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__audit)
-            opts="-h -V --help --version verify export tail show help"
+            opts="-h -V --help --version verify export tail forward show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -498,8 +507,30 @@ _peta() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        peta__subcmd__audit__subcmd__forward)
+            opts="-h -V --db --config --watch --status --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         peta__subcmd__audit__subcmd__help)
-            opts="verify export tail show help"
+            opts="verify export tail forward show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -513,6 +544,20 @@ _peta() {
             return 0
             ;;
         peta__subcmd__audit__subcmd__help__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__audit__subcmd__help__subcmd__forward)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -929,7 +974,7 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help__subcmd__audit)
-            opts="verify export tail show"
+            opts="verify export tail forward show"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -943,6 +988,20 @@ _peta() {
             return 0
             ;;
         peta__subcmd__help__subcmd__audit__subcmd__export)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        peta__subcmd__help__subcmd__audit__subcmd__forward)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -69,6 +69,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand verify 'Check the whole hash chain and the anchor file; names the first bad row'
             cand export 'Export rows for a reviewer (verifies the chain first and says so in the export)'
             cand tail 'Show the newest rows, aligned for a person; -f keeps following'
+            cand forward 'Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show how far forwarding has got'
             cand show 'Show every field of one row'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -109,6 +110,16 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'peta;audit;forward'= {
+            cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
+            cand --config 'Configuration file to take audit.path from'
+            cand --watch 'Keep forwarding new rows as they are written (until interrupted)'
+            cand --status 'Show the destination, the last acknowledged row, the lag and the last error, and send nothing'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'peta;audit;show'= {
             cand --db 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]'
             cand --config 'Configuration file to take audit.path from'
@@ -121,6 +132,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand verify 'Check the whole hash chain and the anchor file; names the first bad row'
             cand export 'Export rows for a reviewer (verifies the chain first and says so in the export)'
             cand tail 'Show the newest rows, aligned for a person; -f keeps following'
+            cand forward 'Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show how far forwarding has got'
             cand show 'Show every field of one row'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -129,6 +141,8 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;audit;help;export'= {
         }
         &'peta;audit;help;tail'= {
+        }
+        &'peta;audit;help;forward'= {
         }
         &'peta;audit;help;show'= {
         }
@@ -548,6 +562,7 @@ set edit:completion:arg-completer[peta] = {|@words|
             cand verify 'Check the whole hash chain and the anchor file; names the first bad row'
             cand export 'Export rows for a reviewer (verifies the chain first and says so in the export)'
             cand tail 'Show the newest rows, aligned for a person; -f keeps following'
+            cand forward 'Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show how far forwarding has got'
             cand show 'Show every field of one row'
         }
         &'peta;help;audit;verify'= {
@@ -555,6 +570,8 @@ set edit:completion:arg-completer[peta] = {|@words|
         &'peta;help;audit;export'= {
         }
         &'peta;help;audit;tail'= {
+        }
+        &'peta;help;audit;forward'= {
         }
         &'peta;help;audit;show'= {
         }

@@ -58,13 +58,14 @@ complete -c peta -n "__fish_peta_using_subcommand run" -s V -l version -d 'Print
 complete -c peta -n "__fish_peta_using_subcommand demo" -l verbose -d 'Print each JSON-RPC message of the session as it passes'
 complete -c peta -n "__fish_peta_using_subcommand demo" -s h -l help -d 'Print help'
 complete -c peta -n "__fish_peta_using_subcommand demo" -s V -l version -d 'Print version'
-complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -s h -l help -d 'Print help'
-complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -s V -l version -d 'Print version'
-complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "verify" -d 'Check the whole hash chain and the anchor file; names the first bad row'
-complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "export" -d 'Export rows for a reviewer (verifies the chain first and says so in the export)'
-complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "tail" -d 'Show the newest rows, aligned for a person; -f keeps following'
-complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "show" -d 'Show every field of one row'
-complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail forward show help" -s h -l help -d 'Print help'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail forward show help" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail forward show help" -f -a "verify" -d 'Check the whole hash chain and the anchor file; names the first bad row'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail forward show help" -f -a "export" -d 'Export rows for a reviewer (verifies the chain first and says so in the export)'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail forward show help" -f -a "tail" -d 'Show the newest rows, aligned for a person; -f keeps following'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail forward show help" -f -a "forward" -d 'Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show how far forwarding has got'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail forward show help" -f -a "show" -d 'Show every field of one row'
+complete -c peta -n "__fish_peta_using_subcommand audit; and not __fish_seen_subcommand_from verify export tail forward show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from verify" -l config -d 'Configuration file to take audit.path from' -r -F
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -89,6 +90,12 @@ complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcomm
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from tail" -s f -l follow -d 'Keep printing new rows as they are written'
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from tail" -s h -l help -d 'Print help'
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from tail" -s V -l version -d 'Print version'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from forward" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from forward" -l config -d 'Configuration file to take audit.path from' -r -F
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from forward" -l watch -d 'Keep forwarding new rows as they are written (until interrupted)'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from forward" -l status -d 'Show the destination, the last acknowledged row, the lag and the last error, and send nothing'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from forward" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from forward" -s V -l version -d 'Print version'
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from show" -l db -d 'The audit database [default: audit.path from the config, else ~/.local/state/peta/audit.db]' -r -F
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from show" -l config -d 'Configuration file to take audit.path from' -r -F
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
@@ -96,6 +103,7 @@ complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcomm
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the whole hash chain and the anchor file; names the first bad row'
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "export" -d 'Export rows for a reviewer (verifies the chain first and says so in the export)'
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "tail" -d 'Show the newest rows, aligned for a person; -f keeps following'
+complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "forward" -d 'Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show how far forwarding has got'
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "show" -d 'Show every field of one row'
 complete -c peta -n "__fish_peta_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c peta -n "__fish_peta_using_subcommand secret; and not __fish_seen_subcommand_from set get list rm import help" -s h -l help -d 'Print help'
@@ -306,6 +314,7 @@ complete -c peta -n "__fish_peta_using_subcommand help; and not __fish_seen_subc
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Check the whole hash chain and the anchor file; names the first bad row'
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "export" -d 'Export rows for a reviewer (verifies the chain first and says so in the export)'
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "tail" -d 'Show the newest rows, aligned for a person; -f keeps following'
+complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "forward" -d 'Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show how far forwarding has got'
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "show" -d 'Show every field of one row'
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "set" -d 'Store a secret. The value is read from the terminal without echo, or from stdin when it is piped (one trailing newline is dropped); never from the command line'
 complete -c peta -n "__fish_peta_using_subcommand help; and __fish_seen_subcommand_from secret" -f -a "get" -d 'Say whether a secret is set; with --reveal, print its value to stdout'

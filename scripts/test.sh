@@ -3,9 +3,10 @@
 # drive into .e2e/ (the official MCP client SDKs: Python `mcp` from PyPI and TypeScript
 # `@modelcontextprotocol/sdk` from npm; the reference servers server-everything,
 # server-filesystem and server-memory from npm, mcp-server-time and mcp-server-git from
-# PyPI), Claude Code and the MCP Inspector from npm (and, below, Codex and Gemini CLI), and
-# gnome-keyring, tmux and bubblewrap from Debian packages for the Secret Service, terminal and
-# confinement tests (every server the tests start runs in its box), then runs every test.
+# PyPI), Claude Code and the MCP Inspector from npm (and, below, Codex and Gemini CLI),
+# gnome-keyring, tmux, bubblewrap and rsyslog from Debian packages for the Secret Service,
+# terminal, confinement and audit forwarding tests (every server the tests start runs in its
+# box), and opentelemetry-proto (PyPI) for the forwarding tests, then runs every test.
 # Safe to run again: installed peers are reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ MEMORY_VERSION="2026.8.31"
 TS_SDK_VERSION="1.32.2"
 TIME_VERSION="2026.10.19"
 GIT_SERVER_VERSION="2026.10.19"
+OTLP_PROTO_VERSION="1.45.2"
 E2E="$PWD/.e2e"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -47,6 +49,23 @@ if ! command -v gnome-keyring-daemon >/dev/null 2>&1 || ! command -v dbus-daemon
         exit 1
     fi
 fi
+# A real syslog server for the audit forwarding tests: each test starts its own rsyslogd on a
+# loopback port with a private configuration (rsyslog-gnutls for its TLS listener).
+if { ! command -v rsyslogd >/dev/null 2>&1 && [ ! -x /usr/sbin/rsyslogd ]; } ||
+    ! ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1; then
+        log "installing rsyslog (Debian packages)"
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            rsyslog rsyslog-gnutls >/dev/null
+    else
+        echo "error: rsyslog is required for the audit forwarding tests (install it with your package manager)" >&2
+        exit 1
+    fi
+fi
+RSYSLOGD="$(command -v rsyslogd || echo /usr/sbin/rsyslogd)"
 need dbus-daemon "the keyring and desktop notification tests (package dbus-daemon)"
 need dbus-send "the keyring tests (package dbus-bin)"
 need bwrap "the confinement tests (package bubblewrap)"
@@ -69,6 +88,14 @@ if ! pyserver_at mcp-server-time "$TIME_VERSION" || ! pyserver_at mcp-server-git
     python3 -m venv "$E2E/pyservers"
     "$E2E/pyservers/bin/pip" install --quiet --disable-pip-version-check \
         "mcp-server-time==$TIME_VERSION" "mcp-server-git==$GIT_SERVER_VERSION"
+fi
+
+# The OTLP/HTTP receiver of the forwarding tests decodes with the official protobuf classes.
+if [ ! -x "$E2E/otlp/bin/python" ] || ! "$E2E/otlp/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('opentelemetry-proto') != '$OTLP_PROTO_VERSION')" 2>/dev/null; then
+    log "installing opentelemetry-proto==$OTLP_PROTO_VERSION into .e2e/otlp"
+    rm -rf "$E2E/otlp"
+    python3 -m venv "$E2E/otlp"
+    "$E2E/otlp/bin/pip" install --quiet --disable-pip-version-check "opentelemetry-proto==$OTLP_PROTO_VERSION"
 fi
 
 NODE_MODULES="$E2E/node/node_modules/@modelcontextprotocol"
@@ -131,6 +158,8 @@ export PETA_E2E_GIT="$E2E/pyservers/bin/mcp-server-git"
 export PETA_E2E_KEYRING="$(command -v gnome-keyring-daemon)"
 export PETA_E2E_CLAUDE="$CLAUDE_DIR/node_modules/.bin/claude"
 export PETA_E2E_INSPECTOR="$INSPECTOR_DIR/node_modules/.bin/inspector"
+export PETA_E2E_OTLP_PYTHON="$E2E/otlp/bin/python"
+export PETA_E2E_RSYSLOG="$RSYSLOGD"
 export PETA_E2E_REQUIRED=1
 unset PETA_CONFIG PETA_LOG
 # The sessions the tests start keep their approval sockets in a private runtime directory,

@@ -323,6 +323,17 @@ pub enum AuditCommand {
         #[arg(short, long)]
         follow: bool,
     },
+    /// Send the log to the collector of [audit.forward] (OTLP/HTTP or syslog), or show
+    /// how far forwarding has got.
+    ///
+    /// `peta run` forwards by itself while it runs (one session at a time forwards every
+    /// session's rows); this drains a backlog with no session running. Rows go in order, at
+    /// least once: each carries its seq and hashes, so the receiver can drop repeats and
+    /// verify the chain.
+    ///
+    /// Exits 0 once every row is acknowledged, 1 when another process is forwarding this log
+    /// now, 125 when the collector cannot be reached (the rows stay in the local log).
+    Forward(ForwardArgs),
     /// Show every field of one row.
     Show {
         #[command(flatten)]
@@ -330,6 +341,19 @@ pub enum AuditCommand {
         /// The row's sequence number (the SEQ column of `tail`).
         seq: i64,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ForwardArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Keep forwarding new rows as they are written (until interrupted).
+    #[arg(long, conflicts_with = "status")]
+    pub watch: bool,
+    /// Show the destination, the last acknowledged row, the lag and the last error, and
+    /// send nothing.
+    #[arg(long)]
+    pub status: bool,
 }
 
 #[derive(Debug, clap::Args)]

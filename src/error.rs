@@ -77,6 +77,13 @@ pub(crate) enum Error {
         hint: String,
         code: u8,
     },
+    /// `peta audit forward`.
+    #[error("{message}")]
+    Forward {
+        message: String,
+        hint: String,
+        code: u8,
+    },
 }
 
 impl Error {
@@ -96,7 +103,9 @@ impl Error {
                 crate::sandbox::SandboxError::Layout(_) => exit_code::CONFIG,
                 crate::sandbox::SandboxError::Unavailable { .. } => exit_code::FAILED,
             },
-            Error::Secret { code, .. } | Error::Install { code, .. } => *code,
+            Error::Secret { code, .. }
+            | Error::Install { code, .. }
+            | Error::Forward { code, .. } => *code,
             Error::Tools { .. } => exit_code::CHECK_FAILED,
             Error::Answer(e) => match e {
                 AnswerError::NoSessions
@@ -144,7 +153,10 @@ impl Error {
             Error::Audit(e) => e.hint(),
             Error::Env(e) => Some(e.hint()),
             Error::Sandbox(e) => Some(e.hint()),
-            Error::Secret { hint, .. } | Error::Tools { hint, .. } | Error::Install { hint, .. } => {
+            Error::Secret { hint, .. }
+            | Error::Tools { hint, .. }
+            | Error::Install { hint, .. }
+            | Error::Forward { hint, .. } => {
                 Some(hint.clone())
             }
             Error::Console(e) => e.hint(),

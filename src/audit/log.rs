@@ -263,7 +263,11 @@ impl Writer {
         let mut conn = db::open(&settings.path, settings.sync)?;
         if let Some(age) = settings.retain {
             let cutoff = super::time::format(std::time::SystemTime::now() - age);
-            match super::prune::prune(&mut conn, &cutoff, session, server) {
+            let keep_from = settings
+                .forward
+                .as_ref()
+                .and_then(|f| super::forward::state::prune_floor(&settings.path, f));
+            match super::prune::prune(&mut conn, &cutoff, keep_from, session, server) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, %cutoff, "pruned old audit rows (audit.retain)"),
                 Err(e) => tracing::warn!(error = %e, "cannot prune old audit rows"),

@@ -2,10 +2,12 @@
 //!
 //! `db` opens and migrates the database, `row` defines a row and its hash, `log` is the
 //! writer thread the relay feeds, `verify` checks the chain and its anchors, `export`
-//! streams it for a reviewer, `prune` applies `audit.retain`.
+//! streams it for a reviewer, `prune` applies `audit.retain`, `forward` sends every row to a
+//! team's collector.
 
 pub(crate) mod db;
 pub mod export;
+pub(crate) mod forward;
 pub(crate) mod log;
 pub(crate) mod prune;
 pub(crate) mod row;
@@ -27,6 +29,8 @@ pub(crate) struct Settings {
     pub(crate) sync: Sync,
     /// Rows older than this are pruned when a session starts.
     pub(crate) retain: Option<Duration>,
+    /// `[audit.forward]`: where every row is sent, if anywhere.
+    pub(crate) forward: Option<forward::Settings>,
 }
 
 #[derive(Debug, thiserror::Error)]

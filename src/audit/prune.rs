@@ -10,18 +10,20 @@ use serde_json::json;
 
 use super::row::{Event, Row};
 
-/// Prunes rows written before `cutoff` (an RFC 3339 time); returns how many went.
+/// Prunes rows written before `cutoff` (an RFC 3339 time), but none from `keep_from` on
+/// (the rows not yet forwarded, see `forward`); returns how many went.
 pub(crate) fn prune(
     conn: &mut Connection,
     cutoff: &str,
+    keep_from: Option<i64>,
     session: &str,
     server: Option<&str>,
 ) -> rusqlite::Result<u64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let through: Option<(i64, String)> = tx
         .query_row(
-            "SELECT seq, hash FROM events WHERE ts < ?1 AND seq < (SELECT MAX(seq) FROM events) ORDER BY seq DESC LIMIT 1",
-            [cutoff],
+            "SELECT seq, hash FROM events WHERE ts < ?1 AND seq < ?2 AND seq < (SELECT MAX(seq) FROM events) ORDER BY seq DESC LIMIT 1",
+            params![cutoff, keep_from.unwrap_or(i64::MAX)],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;

@@ -115,6 +115,35 @@ pub(crate) fn parse_point(text: &str) -> Result<String, String> {
     ))
 }
 
+/// Microseconds since the Unix epoch of a time in the stored form
+/// (`2026-11-26T01:02:03.456789Z`), for wire formats that count from the epoch.
+pub(crate) fn unix_micros(ts: &str) -> Option<i64> {
+    let (date, clock) = ts.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.split('-').map(str::parse::<i64>);
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(day)), None) = (d.next(), d.next(), d.next(), d.next())
+    else {
+        return None;
+    };
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut c = hms.split(':').map(str::parse::<i64>);
+    let (Some(Ok(h)), Some(Ok(mi)), Some(Ok(s)), None) = (c.next(), c.next(), c.next(), c.next())
+    else {
+        return None;
+    };
+    let micros: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.chars()
+            .chain(std::iter::repeat('0'))
+            .take(6)
+            .collect::<String>()
+            .parse()
+            .ok()?
+    };
+    let days = days_from_civil(y, u32::try_from(m).ok()?, u32::try_from(day).ok()?);
+    Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros)
+}
+
 /// `90m`, `36h`, `7d`.
 pub(crate) fn parse_age(text: &str) -> Option<Duration> {
     let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
@@ -175,5 +204,8 @@ mod tests {
         assert!(parse_point("2026-13-01").is_err());
         assert_eq!(parse_age("7d"), Some(Duration::from_secs(7 * 86_400)));
         assert!(parse_point("1h").is_ok_and(|t| t < now()));
+        assert_eq!(unix_micros(&s), Some(1_795_000_000_123_456));
+        assert_eq!(unix_micros("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_micros("yesterday"), None);
     }
 }

@@ -204,6 +204,7 @@ mod tests {
             path: path.clone(),
             sync: Sync::Normal,
             retain: None,
+            forward: None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

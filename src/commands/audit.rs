@@ -1,4 +1,4 @@
-//! `peta audit verify|export|tail|show`: reading the log as a reviewer or a person at a
+//! `peta audit verify|export|tail|show` (`forward` is in `forward.rs`): reading the log as a reviewer or a person at a
 //! terminal. These commands only read; `peta run` is the only writer.
 
 use std::io::Write;
@@ -22,6 +22,7 @@ pub(crate) fn run(command: AuditCommand) -> Result<u8, Error> {
         AuditCommand::Export(args) => export_cmd(args),
         AuditCommand::Tail { db, lines, follow } => tail(&db, lines, follow),
         AuditCommand::Show { db, seq } => show(&db, seq),
+        AuditCommand::Forward(args) => super::forward::run(args),
     }
 }
 

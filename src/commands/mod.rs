@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub mod completions;
 pub(crate) mod demo;
 pub(crate) mod demo_server;
+pub(crate) mod forward;
 pub(crate) mod grants;
 pub(crate) mod install;
 pub(crate) mod policy;

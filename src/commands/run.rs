@@ -72,6 +72,7 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     } else {
         AuditLog::off()
     });
+    let forwarder = start_forwarding(&config);
     let result = runtime.block_on(async {
         let shutdown = session::shutdown_signals()
             .map_err(|e| Error::io("cannot listen for shutdown signals", e))?;
@@ -133,9 +134,30 @@ pub(crate) fn run(args: RunArgs) -> Result<u8, Error> {
     });
     // A read of a terminal stdin may still be parked on a blocking thread; don't wait for it.
     runtime.shutdown_background();
+    if let Some(forwarder) = forwarder {
+        forwarder.finish();
+    }
     watchdog.dismiss();
     let outcome = result?;
     Ok(u8::try_from(outcome.exit_code()).unwrap_or(crate::exit_code::FAILED))
+}
+
+/// The audit forwarder's thread, when `[audit.forward]` is set: it reads the log on its
+/// own and never stands in the relay's way.
+fn start_forwarding(config: &Config) -> Option<crate::audit::forward::Handle> {
+    let settings = config
+        .audit
+        .forward
+        .clone()
+        .filter(|_| config.audit.enabled)?;
+    let (path, vault) = (config.audit.path.clone(), config.vault.clone());
+    crate::audit::forward::Handle::start(
+        &config.audit.path,
+        settings,
+        Box::new(move |settings| {
+            crate::audit::forward::connect(settings, &path, &mut secrets::Stores::new(vault))
+        }),
+    )
 }
 
 /// `started`: the child's pid and whether it runs in a box.

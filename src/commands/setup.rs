@@ -120,6 +120,9 @@ pub(crate) fn doctor(explicit: Option<&Path>, only: Option<&str>) -> Result<u8, 
         }
     };
     lines.push(audit_line(&config.audit.path));
+    if let Some(forward) = &config.audit.forward {
+        lines.push(forward_line(&config, forward));
+    }
     lines.push(
         match crate::secrets::keyring::Keyring::open().and_then(|k| k.names().map(|n| (k, n))) {
             Ok((_, Some(names))) => {
@@ -220,6 +223,39 @@ fn audit_line(path: &Path) -> Line {
             "see `peta audit verify`; keep the file for review and start a new one with [audit] path",
         ),
         Err(e) => fail(format!("audit log: {e}"), e.hint().unwrap_or_default()),
+    }
+}
+
+/// `[audit.forward]`: the endpoint answers (with the configured headers and trust anchors),
+/// and how far behind forwarding is.
+fn forward_line(
+    config: &crate::config::Config,
+    settings: &crate::audit::forward::Settings,
+) -> Line {
+    use crate::audit::forward;
+    let path = &config.audit.path;
+    let mut stores = crate::secrets::Stores::new(config.vault.clone());
+    let probed = forward::connect(settings, path, &mut stores).and_then(|mut sink| sink.probe());
+    let state = forward::state::State::load(path, &settings.target());
+    let lag = crate::audit::db::open_read(path)
+        .ok()
+        .and_then(|conn| {
+            conn.query_row(
+                "SELECT COUNT(*) FROM events WHERE seq > ?1",
+                [state.seq],
+                |r| r.get::<_, i64>(0),
+            )
+            .ok()
+        })
+        .map_or_else(String::new, |n| {
+            format!("; {n} row(s) not yet acknowledged")
+        });
+    match probed {
+        Ok(said) => ok(format!("audit forwarding: {said}{lag}")),
+        Err(e) => fail(
+            format!("audit forwarding: {}{lag}", e.message),
+            "check [audit.forward] endpoint, headers and ca_file; rows wait in the local log meanwhile",
+        ),
     }
 }
 

@@ -68,6 +68,7 @@ impl Default for Config {
                 path: audit::db::default_path().unwrap_or_else(|| PathBuf::from("peta-audit.db")),
                 sync: audit::Sync::Normal,
                 retain: None,
+                forward: None,
             },
             vault: vault::Settings::default(),
             policy: Policy::default(),
@@ -227,6 +228,9 @@ fn compile_audit(
                 )
             })?;
         settings.retain = Some(age);
+    }
+    if let Some(forward) = raw.forward {
+        settings.forward = super::forward::compile(forward, invalid)?;
     }
     Ok(settings)
 }

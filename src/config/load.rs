@@ -306,6 +306,7 @@ mod tests {
         assert_eq!(config.channels, crate::approval::Kind::ALL);
         assert_eq!(config.sandbox, crate::sandbox::Mode::Auto);
         assert_eq!(demo.sandbox, crate::sandbox::Settings::default());
+        assert_eq!(config.audit.forward, None, "the example forwards nowhere");
 
         use crate::policy::{Action, Call, Subject};
         let policy = &config.policy;

@@ -3,6 +3,7 @@
 
 mod compile;
 mod error;
+mod forward;
 mod host;
 mod load;
 mod place;

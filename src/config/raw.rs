@@ -49,6 +49,25 @@ pub(crate) struct RawAudit {
     pub(crate) path: Option<String>,
     pub(crate) sync: Option<String>,
     pub(crate) retain: Option<String>,
+    pub(crate) forward: Option<RawForward>,
+}
+
+/// `[audit.forward]`: sending every row to a team's collector.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawForward {
+    pub(crate) enabled: Option<bool>,
+    pub(crate) protocol: Option<String>,
+    pub(crate) endpoint: Option<String>,
+    #[serde(default)]
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) batch_size: Option<u64>,
+    pub(crate) interval: Option<String>,
+    pub(crate) max_backoff: Option<String>,
+    pub(crate) timeout: Option<String>,
+    pub(crate) ca_file: Option<String>,
+    pub(crate) prune_unforwarded: Option<bool>,
+    pub(crate) exit_flush: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

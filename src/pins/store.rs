@@ -708,6 +708,7 @@ mod tests {
             path: path.clone(),
             sync: Sync::Normal,
             retain: None,
+            forward: None,
         };
         let log_some = |session: &str| {
             let runtime = tokio::runtime::Builder::new_current_thread()

@@ -59,6 +59,7 @@ fn help_texts() {
         ("help-vault-init.txt", &["vault", "init", "--help"]),
         ("help-install.txt", &["install", "--help"]),
         ("help-uninstall.txt", &["uninstall", "--help"]),
+        ("help-audit-forward.txt", &["audit", "forward", "--help"]),
     ] {
         let (code, stdout, _) = run(args);
         assert_eq!(code, Some(0));
@@ -175,6 +176,16 @@ fn user_facing_errors() {
             127,
         ),
         ("error-no-command.txt", vec!["run".into()], 2),
+        (
+            "error-forward-not-configured.txt",
+            vec![
+                "audit".into(),
+                "forward".into(),
+                "--config".into(),
+                empty.display().to_string(),
+            ],
+            2,
+        ),
         (
             "error-no-command-server.txt",
             vec![

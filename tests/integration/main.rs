@@ -10,6 +10,7 @@ mod cli;
 mod clients;
 mod confinement;
 mod environment;
+mod forward;
 mod health_checks;
 mod hostile;
 mod identity;

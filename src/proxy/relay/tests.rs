@@ -724,6 +724,7 @@ fn audit_settings(path: std::path::PathBuf) -> crate::audit::Settings {
         path,
         sync: crate::audit::Sync::Normal,
         retain: None,
+        forward: None,
     }
 }
 
